@@ -35,6 +35,10 @@ int bus_create(bus **out, uv_loop_t *loop, const bus_options *o);
 void bus_destroy(bus *b);
 /* 1 while connected. [loop-safe] */
 int bus_connected(const bus *b);
+/* Optional: called on the loop thread after the connection is lost (0) or (re-)established (1),
+ * e.g. to flip a health flag or re-announce state. Not available on a tool bus. [loop-safe] */
+typedef void (*bus_state_fn)(int connected, void *arg);
+void bus_on_state(bus *b, bus_state_fn fn, void *arg);
 
 /* --- messages ----------------------------------------------------------------------------- */
 const char *bus_msg_subject(const bus_msg *m);
@@ -57,6 +61,10 @@ typedef void (*bus_msg_fn)(bus_msg *m, void *arg);
 int bus_serve(bus *b, const char *subject, const char *queue, bus_msg_fn fn, void *arg);
 /* Publishes a reply to m's reply subject; DRIP_OK and nothing sent when m has none. [loop-safe] */
 int bus_respond(bus *b, const bus_msg *m, const void *data, size_t len);
+/* Waits until the server has processed everything sent so far (subscriptions included), e.g.
+ * before announcing readiness: a request from another connection issued right after bus_serve
+ * can otherwise still find no responder. [blocking] */
+int bus_flush(bus *b, int timeout_ms);
 /* At-most-once publish. [loop-safe] */
 int bus_publish(bus *b, const char *subject, const void *data, size_t len);
 /* Request/reply. *reply is malloc'd (caller frees). Returns DRIP_OK, DRIP_ETIMEOUT,
@@ -64,7 +72,8 @@ int bus_publish(bus *b, const char *subject, const void *data, size_t len);
  * permissions violation, DRIP_EIO otherwise. [blocking] */
 int bus_request(bus *b, const char *subject, const void *data, size_t len, int timeout_ms,
                 void **reply, size_t *reply_len);
-/* Last error text of this bus (connection errors, permission violations). */
+/* Last error text of this bus (connection errors, permission violations). The buffer belongs to
+ * the bus and is overwritten by later errors: copy it if you keep it. */
 const char *bus_last_error(const bus *b);
 
 /* --- JetStream ------------------------------------------------------------------------------ */

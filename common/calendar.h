@@ -14,7 +14,8 @@ void calendar_destroy(calendar *c);
 
 /* Marks `year` as loaded (its schedule may be empty). */
 int calendar_add_year(calendar *c, int year);
-/* Adds an exception day: off = 1 (holiday), off = 0 (make-up workday). Date in days since epoch. */
+/* Adds an exception day: off = 1 (holiday), off = 0 (make-up workday). Date in days since epoch.
+ * Does not mark its year loaded: a schedule is complete only when calendar_add_year says so. */
 int calendar_add_day(calendar *c, int32_t day, int off);
 /* Loads data/cn-holidays.csv (date,name,kind with kind off|workday) and marks every year that has
  * at least one entry as loaded. Returns the number of rows loaded or a negative status. */

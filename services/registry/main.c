@@ -130,6 +130,7 @@ int main(void)
         log_error("registry.start", "cannot subscribe: %s", bus_last_error(r.bus));
         return 1;
     }
+    bus_flush(r.bus, 5000); /* subscriptions registered at the server before we say "ready" */
     metrics_set_health(r.metrics, health, &r);
     if (metrics_listen(r.metrics, r.cfg.http_host, r.cfg.http_port) != DRIP_OK) {
         log_error("registry.start", "cannot listen on %s:%d", r.cfg.http_host, r.cfg.http_port);

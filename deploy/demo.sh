@@ -1,0 +1,180 @@
+#!/usr/bin/env bash
+# deploy/demo.sh — one realistic registry cycle through dripctl, on the stack `deploy/dev up` started.
+# Run it through `deploy/dev demo` (setup + build + up + this), or by hand after `deploy/dev up`.
+#
+# The story: 石家庄市长安区市场监督管理局 (department 130102SCJ) pushes its directories — 20 000 market
+# entities (3 % deliberately broken), 200 inspectors, 15 inspection items — then queries them the way a
+# task's scope filter will (seed 001: established domestic enterprises with 5–10 million yuan capital).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
+cd "$ROOT"
+
+if [[ -z "${DRIP_NATS_PASSWORD:-}" || -z "${DRIP_BUILD_DIR:-}" ]]; then
+    [[ -r .drip/env ]] || { echo "demo: .drip/env missing — run deploy/dev demo (or deploy/dev up first)" >&2; exit 1; }
+    set -a
+    # shellcheck disable=SC1091
+    . .drip/env
+    set +a
+fi
+
+CTL="$DRIP_BUILD_DIR/tools/dripctl/dripctl"
+[[ -x "$CTL" ]] || { echo "demo: $CTL not built — run deploy/dev build" >&2; exit 1; }
+DEMO=.drip/demo
+mkdir -p "$DEMO"
+DEPT=130102SCJ
+REGION=130102
+
+if [[ -t 1 ]]; then B=$'\033[1m'; D=$'\033[2m'; R=$'\033[0m'; else B=""; D=""; R=""; fi
+section() { printf '\n%s━━ %s ━━%s\n' "$B" "$*" "$R"; }
+note()    { printf '%s%s%s\n' "$D" "$*" "$R"; }
+fail()    { printf 'demo: %s (daemon logs: deploy/dev logs registry)\n' "$*" >&2; exit 1; }
+
+# dripctl as the operator's admin identity (local commands, queries)
+ctl() {
+    printf '%s$ dripctl %s%s\n' "$D" "$*" "$R"
+    "$CTL" "$@"
+}
+
+# dripctl with a department's own NATS credentials and identity
+as_dept() {
+    local code="$1" region="$2" pwvar
+    shift 2
+    pwvar="DRIP_PW_$code"
+    [[ -n "${!pwvar:-}" ]] || fail "no credentials for department $code in .drip/env"
+    printf '%s$ [as %s, region %s] dripctl %s%s\n' "$D" "$code" "$region" "$*" "$R"
+    DRIP_NATS_USER="$code" DRIP_NATS_PASSWORD="${!pwvar}" DRIP_DEPT="$code" DRIP_REGION="$region" "$CTL" "$@"
+}
+
+# ------------------------------------------------------------------------------------------------------------
+section "1. Generate 20 000 market entities in 河北省 (130000), 3 % with deliberate defects"
+ctl gen enterprises --count 20000 --seed 7 --regions 130000 --bad-ratio 0.03 -o "$DEMO/enterprises.csv"
+note "$(wc -l <"$DEMO/enterprises.csv") lines written to $DEMO/enterprises.csv; first records:"
+head -n 4 "$DEMO/enterprises.csv"
+
+# ------------------------------------------------------------------------------------------------------------
+section "2. 石家庄市长安区市场监督管理局 ($DEPT) imports its target directory"
+rm -f "$DEMO/rejects.csv"
+SECONDS=0
+rc=0
+as_dept "$DEPT" "$REGION" registry import --kind enterprise --rejects "$DEMO/rejects.csv" "$DEMO/enterprises.csv" || rc=$?
+if ((rc != 0)); then
+    [[ -s "$DEMO/rejects.csv" ]] || fail "import failed (exit $rc)"
+    note "(dripctl exit $rc: some records were rejected, as intended)"
+fi
+note "import took ${SECONDS}s"
+
+# ------------------------------------------------------------------------------------------------------------
+section "3. What was rejected, and why (line number and reason)"
+if [[ -s "$DEMO/rejects.csv" ]]; then
+    note "$(($(wc -l <"$DEMO/rejects.csv") - 1)) rejected records in $DEMO/rejects.csv; the first ones:"
+    head -n 11 "$DEMO/rejects.csv"
+else
+    note "no rejects file written"
+fi
+
+# ------------------------------------------------------------------------------------------------------------
+section "4. Re-import the same file: nothing changes"
+rc=0
+as_dept "$DEPT" "$REGION" registry import --kind enterprise --rejects "$DEMO/rejects-again.csv" "$DEMO/enterprises.csv" || rc=$?
+((rc == 0)) || [[ -s "$DEMO/rejects-again.csv" ]] || fail "re-import failed (exit $rc)"
+note "(every accepted record is reported unchanged; no new version, no new event)"
+
+# ------------------------------------------------------------------------------------------------------------
+section "5. Inspector directory (200 inspectors) and the department's inspection items (15)"
+ctl gen inspectors --count 200 --dept "$DEPT" --region "$REGION" -o "$DEMO/inspectors.csv"
+head -n 3 "$DEMO/inspectors.csv"
+as_dept "$DEPT" "$REGION" registry import --kind inspector "$DEMO/inspectors.csv"
+ctl gen items --dept "$DEPT" --count 15 -o "$DEMO/items.csv"
+head -n 3 "$DEMO/items.csv"
+as_dept "$DEPT" "$REGION" registry import --kind item "$DEMO/items.csv"
+
+# ------------------------------------------------------------------------------------------------------------
+section "6. One accepted enterprise, as the registry holds it"
+USCC=$(python3 - "$DEMO/enterprises.csv" "$DEMO/rejects.csv" <<'EOF'
+import csv, sys
+ALPH = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+W = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28]
+def valid(u):  # GB 32100-2015 check digit
+    if len(u) != 18 or any(c not in ALPH for c in u):
+        return False
+    s = sum(ALPH.index(c) * w for c, w in zip(u[:17], W))
+    return ALPH[(31 - s % 31) % 31] == u[17]
+rejected = set()
+try:
+    with open(sys.argv[2], encoding="utf-8") as f:
+        for row in csv.reader(f):
+            for cell in row[:2]:
+                if cell.strip().isdigit():
+                    rejected.add(int(cell))
+except OSError:
+    pass
+with open(sys.argv[1], encoding="utf-8-sig") as f:
+    rows = list(csv.reader(f))
+head = [h.strip().lower() for h in rows[0]]
+col = next((i for i, h in enumerate(head) if "uscc" in h or "信用代码" in h), None)
+for n, row in enumerate(rows[1:], start=2):
+    cands = [row[col]] if col is not None and col < len(row) else row
+    for u in cands:
+        u = u.strip()
+        if valid(u) and n not in rejected and n - 1 not in rejected:
+            print(u)
+            sys.exit(0)
+sys.exit(1)
+EOF
+) || fail "could not find an accepted USCC in $DEMO/enterprises.csv"
+as_dept "$DEPT" "$REGION" registry show "$USCC"
+
+# ------------------------------------------------------------------------------------------------------------
+section "7. Counting a task's population (scope filters)"
+note "石家庄市 (130100 and below), status 存续/在业, credit-risk classes C and D:"
+as_dept "$DEPT" "$REGION" registry count --kind target --region 130100 --status 存续,在业 --credit C,D
+note "seed 001's scope: established before 2022-12-31, registered capital 5–10 million yuan, domestic:"
+as_dept "$DEPT" "$REGION" registry count --kind target --region 130100 --status 存续,在业 \
+    --established-before 2022-12-31 --capital-min 5000000 --capital-max 10000000 --ownership domestic
+
+# ------------------------------------------------------------------------------------------------------------
+section "8. Departments known to the registry (bootstrapped from deploy/departments.csv by deploy/dev up)"
+ctl registry list --kind department
+
+# ------------------------------------------------------------------------------------------------------------
+section "9. Events on JetStream and the daemons' metrics"
+curl -fsS "$DRIP_NATS_MON_URL/jsz?streams=true&config=true" | python3 -c '
+import json, sys
+j = json.load(sys.stdin)
+found = False
+for acc in j.get("account_details") or []:
+    for s in acc.get("stream_detail") or []:
+        st = s.get("state", {})
+        print("stream %-24s messages %-8s bytes %-12s subjects %s" % (s.get("name"), st.get("messages"),
+              st.get("bytes"), ",".join((s.get("config") or {}).get("subjects") or [])))
+        found = True
+if not found:
+    print("(no streams)")
+' || note "(monitoring endpoint $DRIP_NATS_MON_URL/jsz not reachable)"
+for name in ${DRIP_DAEMONS:-registry}; do
+    portvar="DRIP_HTTP_PORT_$name"
+    port="${!portvar:-}"
+    [[ -n "$port" ]] || continue
+    note "$name — http://127.0.0.1:$port/metrics (drip_* series):"
+    curl -fsS "http://127.0.0.1:$port/metrics" | grep '^drip_' | head -n 40 || note "(no drip_ metrics)"
+done
+
+# ------------------------------------------------------------------------------------------------------------
+section "10. A department cannot act for another one"
+note "$DEPT, with its own credentials, tries to count as 清河县市场监督管理局 (130534SCJ):"
+pwvar="DRIP_PW_$DEPT"
+printf '%s$ [user %s, claiming 130534SCJ / 130534] dripctl registry count --kind target%s\n' "$D" "$DEPT" "$R"
+rc=0
+out=$(DRIP_NATS_USER="$DEPT" DRIP_NATS_PASSWORD="${!pwvar}" DRIP_DEPT=130534SCJ DRIP_REGION=130534 \
+      "$CTL" registry count --kind target 2>&1) || rc=$?
+printf '%s\n' "$out"
+if ((rc != 0)); then
+    note "refused (exit $rc), as it must be: NATS lets $DEPT publish only on drip.reg.*.13.01.02.$DEPT.>"
+else
+    printf 'demo: WARNING — the impersonation attempt was NOT refused\n' >&2
+    exit 1
+fi
+
+section "Done"
+note "The stack is still running: deploy/dev status · deploy/dev logs registry · deploy/dev down"

@@ -1,0 +1,97 @@
+/* dripctl — the operator / department command-line client of drip.
+ *
+ * This file is the table of contents: it reads the identity from the environment (ctl.h lists the
+ * variables) and dispatches `dripctl <group> <verb> ...` to the functions in registry_cmd.c,
+ * events_cmd.c and gen.c. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cmds.h"
+#include "ctl.h"
+#include "gen.h"
+
+typedef struct {
+    const char *group, *verb; /* verb NULL: the group is the command */
+    int (*run)(ctl_ctx *c, int argc, char **argv);
+    const char *summary;
+} command;
+
+/* `dripctl gen` needs no connection or identity. */
+static int run_gen(ctl_ctx *c, int argc, char **argv)
+{
+    (void)c;
+    return dripctl_gen(argc, argv);
+}
+
+static const command commands[] = {
+    {"registry", "import", registry_cmd_import, "push a CSV export (targets, inspectors, ...)"},
+    {"registry", "retire", registry_cmd_retire, "retire records by key"},
+    {"registry", "show", registry_cmd_show, "print one record as JSON (optionally as of a time)"},
+    {"registry", "count", registry_cmd_count, "count records (targets by filter)"},
+    {"registry", "list", registry_cmd_list, "list regions, departments, items, inspectors, years"},
+    {"events", "dump", events_cmd_dump, "print the messages of an event stream"},
+    {"gen", NULL, run_gen, "generate synthetic directory CSV (dripctl gen --help)"},
+};
+#define NCOMMANDS (sizeof commands / sizeof commands[0])
+
+static void help(FILE *f)
+{
+    fputs("usage: dripctl <command> [options]   (dripctl <command> --help for details)\n\n", f);
+    for (size_t i = 0; i < NCOMMANDS; i++)
+        fprintf(f, "  %-10s %-8s %s\n", commands[i].group, commands[i].verb ? commands[i].verb : "",
+                commands[i].summary);
+    fputs("\nEnvironment: DRIP_NATS_URL (default nats://127.0.0.1:14222), DRIP_NATS_USER,\n"
+          "  DRIP_NATS_PASSWORD, DRIP_PREFIX (default drip), DRIP_DEPT (sending department,\n"
+          "  default OPS), DRIP_REGION (its region, default 000000), DRIP_MAX_PAYLOAD (bytes per\n"
+          "  message, default 4194304).\n"
+          "Exit status: 0 ok; 1 usage or unreadable input; 2 NATS or the daemon not reachable in\n"
+          "  time; 3 rows/keys rejected (import --strict, retire); 4 not found; 5 refused by the\n"
+          "  daemon.\n\n",
+          f);
+    registry_cmd_help(f, NULL);
+    events_cmd_help(f, NULL);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2 || strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0 ||
+        strcmp(argv[1], "-h") == 0) {
+        help(argc < 2 ? stderr : stdout);
+        return argc < 2 ? CTL_EXIT_USAGE : CTL_EXIT_OK;
+    }
+    const char *group = argv[1];
+    const char *verb = argc > 2 ? argv[2] : NULL;
+    int want_help = !verb || strcmp(verb, "--help") == 0 || strcmp(verb, "help") == 0;
+    if (want_help && strcmp(group, "registry") == 0) {
+        registry_cmd_help(verb ? stdout : stderr, NULL);
+        return verb ? CTL_EXIT_OK : CTL_EXIT_USAGE;
+    }
+    if (want_help && strcmp(group, "events") == 0) {
+        events_cmd_help(verb ? stdout : stderr, NULL);
+        return verb ? CTL_EXIT_OK : CTL_EXIT_USAGE;
+    }
+    int group_known = 0;
+    for (size_t i = 0; i < NCOMMANDS; i++) {
+        const command *cmd = &commands[i];
+        if (strcmp(cmd->group, group) != 0) continue;
+        group_known = 1;
+        if (cmd->verb && (!verb || strcmp(cmd->verb, verb) != 0)) continue;
+        ctl_ctx c;
+        ctl_ctx_load(&c);
+        /* the command sees argv[0] = its verb (or the group for single-word commands) */
+        int skip = cmd->verb ? 2 : 1;
+        int rc = cmd->run(&c, argc - skip, argv + skip);
+        ctl_disconnect(&c);
+        return rc;
+    }
+    if (group_known) {
+        fprintf(stderr, "dripctl: %s: unknown command '%s'; one of:", group, verb ? verb : "");
+        for (size_t i = 0; i < NCOMMANDS; i++)
+            if (strcmp(commands[i].group, group) == 0 && commands[i].verb)
+                fprintf(stderr, " %s", commands[i].verb);
+        fputc('\n', stderr);
+    } else {
+        fprintf(stderr, "dripctl: unknown command '%s' (dripctl help)\n", group);
+    }
+    return CTL_EXIT_USAGE;
+}
