@@ -194,8 +194,8 @@ static void test_region_table_real_data(void **state)
     data_path(path, sizeof path, "regions-gbt2260.csv");
     codes_regions *t = codes_regions_create();
     int n = codes_regions_load(t, path);
-    assert_int_equal(n, 3351);
-    /* 东莞市, 中山市, 儋州市 appear twice (city and their own county-level unit) */
+    assert_int_equal(n, 3348);
+    /* data/README.md: the self-parented duplicates of 东莞市, 中山市, 儋州市 were removed */
     assert_int_equal(codes_regions_count(t), 3348);
 
     assert_string_equal(codes_regions_name(t, "130000"), "河北省");

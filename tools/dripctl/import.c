@@ -631,7 +631,10 @@ int import_run(ctl_ctx *c, const import_options *o)
         return CTL_EXIT_UNREACHABLE;
     }
 
-    p.nslots = (size_t)o->window * 2;
+    /* Regions name their parents, which may sit in an earlier batch of the same file: the
+     * registry must have committed that batch first, so region files go one batch at a time. */
+    int window = f->record_kind == DRIP__RECORD_KIND__KIND_REGION ? 1 : o->window;
+    p.nslots = (size_t)window * 2;
     p.slots = xrealloc(NULL, p.nslots * sizeof *p.slots);
     memset(p.slots, 0, p.nslots * sizeof *p.slots);
     pthread_mutex_init(&p.mu, NULL);
@@ -639,9 +642,9 @@ int import_run(ctl_ctx *c, const import_options *o)
     pthread_cond_init(&p.done_cv, NULL);
     atomic_init(&p.cancel, 0);
     atomic_init(&p.rows_sent, 0);
-    pthread_t *workers = xrealloc(NULL, (size_t)o->window * sizeof *workers);
+    pthread_t *workers = xrealloc(NULL, (size_t)window * sizeof *workers);
     int nworkers = 0;
-    for (int i = 0; i < o->window; i++) {
+    for (int i = 0; i < window; i++) {
         if (pthread_create(&workers[nworkers], NULL, worker_main, &p) != 0) break;
         nworkers++;
     }

@@ -26,10 +26,11 @@ static const char import_help[] =
     "  --encoding auto|utf8|gb18030   file encoding (default auto: BOM/UTF-8 else GB18030)\n"
     "  --rejects FILE       where rejected rows go (default FILE.rejects.csv)\n"
     "  --batch N            records per batch, 1..1000 (default 1000)\n"
-    "  --window W           batches in flight, 1..64 (default 4)\n"
+    "  --window W           batches in flight, 1..64 (default 4; regions: always 1, since a\n"
+    "                       region's parent may be in an earlier batch)\n"
     "  --retry-for S        keep resending a batch (same msg_id) while the registry does not\n"
     "                       answer, for up to S seconds (default 120)\n"
-    "  --timeout S          wait per attempt (default 30)\n"
+    "  --timeout S          wait per attempt (default 10)\n"
     "  --progress           progress lines on stderr every second (default: only on a tty)\n"
     "  --strict             exit 3 when any row was rejected\n"
     "  Columns (first line = header, names and order exact; [optional] trailing columns):\n"
@@ -61,7 +62,10 @@ static const char import_help[] =
     "  are rejected locally; the registry judges the rest. Rejects file columns:\n"
     "  line,key,error,reason (sorted by line). Summary on stdout:\n"
     "    import KIND FILE: rows=N created=N updated=N unchanged=N retired=N rejected=N\n"
-    "    (local=N server=N) seconds=F rows_per_s=N\n";
+    "    (local=N server=N) seconds=F rows_per_s=N\n"
+    "  (rows and rejected count CSV rows; created..retired count records, for calendar: years)\n"
+    "  Exit 0 when the import completed (even with rejects), 1 usage or unreadable file,\n"
+    "  2 registry not reachable within --retry-for, 3 --strict and rows were rejected.\n";
 
 static const char retire_help[] =
     "dripctl registry retire --kind KIND [--reason TEXT] [--dept CODE --region R] KEY...\n"
@@ -182,7 +186,7 @@ int registry_cmd_import(ctl_ctx *c, int argc, char **argv)
                         .batch = IMPORT_BATCH_MAX,
                         .window = 4,
                         .max_payload = 4194304,
-                        .send = {.retry_for_s = 120, .timeout_ms = 30000}};
+                        .send = {.retry_for_s = 120, .timeout_ms = 10000}};
     const char *dept = NULL, *region = NULL;
     int64_t v;
     int secs, ch;
@@ -262,7 +266,7 @@ int registry_cmd_retire(ctl_ctx *c, int argc, char **argv)
         {"timeout", required_argument, NULL, O_TIMEOUT},
         {"help", no_argument, NULL, O_HELP},           {NULL, 0, NULL, 0}};
     const char *kind_word = NULL, *reason = NULL, *dept = NULL, *region = NULL;
-    send_policy pol = {.retry_for_s = 120, .timeout_ms = 30000};
+    send_policy pol = {.retry_for_s = 120, .timeout_ms = 10000};
     int secs, ch;
     optind = 0;
     while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
