@@ -96,13 +96,15 @@ def read_csv(path):
         return list(csv.DictReader(f))
 
 
-def event_changes(s):
-    """Every change in the registry stream of world s: list of (key, version, retired, msg_id)."""
+def event_changes(s, kind="target"):
+    """Every change of `kind` in the registry stream of world s: list of (key, version, retired, msg_id)."""
     import json
     r = s.dripctl("events", "dump", "--service", "registry")
     out = []
     for line in r.stdout.splitlines():
         ev = json.loads(line)
+        if ev.get("kind") != kind:
+            continue
         for ch in ev.get("changes", []):
             out.append((ch["key"], int(ch["version"]), bool(ch.get("retired")), ev.get("msg_id")))
     return out

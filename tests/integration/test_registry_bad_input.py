@@ -60,7 +60,7 @@ def test_every_rejection_reason():
         (GOOD.replace(",130102,", ",139999,"), "bad_region", "139999"),
         (GOOD.replace(",130102,", ",13010,"), "bad_region", "region"),
         (GOOD.replace("2019-05-06", "2023-02-30"), "bad_date", "established"),
-        (GOOD.replace("2019-05-06", "2999-01-01"), "bad_date", "future"),
+        (GOOD.replace("2019-05-06", "2099-01-01"), "bad_date", "future"),
         (GOOD.replace("杭州某某有限公司", ""), "missing_field", "name"),
         (GOOD.replace("5000000", "abc"), "bad_value", "registered_capital"),
         (GOOD.replace("存续", "倒闭"), "bad_enum", "status"),

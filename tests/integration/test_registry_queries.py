@@ -45,7 +45,8 @@ def test_show_count_versions_as_of():
         # a district department sees its own subtree only
         mine = expect(lambda r: r["region"] == "130102")
         assert count(s, **DEPT_A) == mine
-        assert count(s, **DEPT_B) == 0
+        assert count(s, **DEPT_B) == expect(lambda r: r["region"] == "130534")
+        assert count(s, "--region", "130000", **DEPT_A) == mine  # a filter cannot widen the scope
 
         # show, update, as-of
         r0 = rows[7]
