@@ -189,7 +189,7 @@ int registry_cmd_import(ctl_ctx *c, int argc, char **argv)
                         .send = {.retry_for_s = 120, .timeout_ms = 10000}};
     const char *dept = NULL, *region = NULL;
     int64_t v;
-    int secs, ch;
+    int secs = 0, ch;
     optind = 0;
     while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (ch) {
@@ -267,7 +267,7 @@ int registry_cmd_retire(ctl_ctx *c, int argc, char **argv)
         {"help", no_argument, NULL, O_HELP},           {NULL, 0, NULL, 0}};
     const char *kind_word = NULL, *reason = NULL, *dept = NULL, *region = NULL;
     send_policy pol = {.retry_for_s = 120, .timeout_ms = 10000};
-    int secs, ch;
+    int secs = 0, ch;
     optind = 0;
     while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (ch) {

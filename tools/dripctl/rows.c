@@ -271,7 +271,7 @@ static int enc_region(arena *a, char **v, int n, rows_record *out, char why[ROWS
     r->code = opt_str(a, v[0]);
     out->key = r->code;
     r->name = opt_str(a, v[1]);
-    int has, val;
+    int has = 0, val = 0;
     TRY(enum_word("level", VOCAB_REGION_LEVEL, v[2], &has, &val, why));
     r->has_level = has;
     r->level = (Drip__RegionLevel)val;
@@ -312,7 +312,7 @@ static int enc_target(arena *a, char **v, int n, rows_record *out, char why[ROWS
     t->project_code = n > 11 ? opt_str(a, v[11]) : NULL;
     if (t->uscc) out->key = t->project_code ? join_key(a, t->uscc, t->project_code) : t->uscc;
     t->name = opt_str(a, v[1]);
-    int has, val;
+    int has = 0, val = 0;
     TRY(enum_word("kind", VOCAB_TARGET_KIND, v[2], &has, &val, why));
     t->has_kind = has;
     t->kind = (Drip__TargetKind)val;
@@ -321,7 +321,7 @@ static int enc_target(arena *a, char **v, int n, rows_record *out, char why[ROWS
     TRY(enum_word("ownership", VOCAB_OWNERSHIP, v[5], &has, &val, why));
     t->has_ownership = has;
     t->ownership = (Drip__Ownership)val;
-    int64_t cap;
+    int64_t cap = 0;
     TRY(capital(v[6], &has, &cap, why));
     t->has_registered_capital = has;
     t->registered_capital = cap;
@@ -353,7 +353,7 @@ static int enc_inspector(arena *a, const char *dept, char **v, rows_record *out,
     p->cert_no = opt_str(a, v[3]);
     p->cert_expiry = opt_str(a, v[4]);
     p->qualifications = split_list(a, v[5], &p->n_qualifications);
-    int has, val;
+    int has = 0, val = 0;
     TRY(flag("expert", v[6], &has, &val, why));
     p->has_expert = has;
     p->expert = val;
@@ -374,7 +374,7 @@ static int enc_item(arena *a, const char *dept, char **v, rows_record *out, char
     it->code = opt_str(a, v[0]);
     if (it->code) out->key = join_key(a, dept, it->code);
     it->name = opt_str(a, v[1]);
-    int has, val;
+    int has = 0, val = 0;
     TRY(enum_word("level", VOCAB_ITEM_LEVEL, v[2], &has, &val, why));
     it->has_level = has;
     it->level = (Drip__ItemLevel)val;
@@ -431,7 +431,7 @@ static int enc_calendar_day(arena *a, char **v, rows_record *out, char why[ROWS_
     }
     d->date = arena_strdup(a, s);
     d->name = opt_str(a, v[1]);
-    int has, val;
+    int has = 0, val = 0;
     TRY(enum_word("kind", VOCAB_DAY_KIND, v[2], &has, &val, why));
     d->has_kind = has;
     d->kind = (Drip__DayKind)val;
