@@ -20,7 +20,11 @@ const char OUTBOX_DDL[] =
     "  msg_id text NOT NULL,"
     "  processed_at timestamptz NOT NULL DEFAULT now(),"
     "  reply bytea,"
-    "  PRIMARY KEY (consumer, msg_id));";
+    "  PRIMARY KEY (consumer, msg_id));"
+    /* Payloads are protobuf (already dense) and written once, read once: compressing them costs
+     * more CPU than the bytes it saves. */
+    "ALTER TABLE outbox ALTER COLUMN payload SET STORAGE EXTERNAL;"
+    "ALTER TABLE inbox ALTER COLUMN reply SET STORAGE EXTERNAL;";
 
 #define RELAY_BATCH 256
 

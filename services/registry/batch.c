@@ -576,6 +576,11 @@ static int batch_tx(PGconn *c, void *arg)
         b->replayed = 1;
         return stored ? DRIP_OK : DRIP_EINTERNAL;
     }
+    /* Every statement below looks rows up by key. During a bulk import the table grows faster than
+     * autovacuum analyses it, and with stale statistics the planner picks sequential scans, which
+     * makes each batch cost O(table size). Key lookups are always index lookups here. */
+    st = db_exec(c, "SET LOCAL enable_seqscan = off");
+    if (st != DRIP_OK) return st;
     PGresult *t = db_query(c, "SELECT (extract(epoch FROM now()) * 1000)::bigint", 0, NULL, &st);
     if (!t) return st;
     b->now_ms = strtoll(PQgetvalue(t, 0, 0), NULL, 10);
