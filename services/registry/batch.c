@@ -37,6 +37,8 @@ struct registry_batch {
     Drip__RecordKind kind;
     slot *slots;
     size_t n;
+    slot **by_key;    /* valid slots sorted by key (unique after validation) */
+    size_t nvalid;
     char inbox_id[128];
     char event_id[160];
     uint8_t *reply;
@@ -65,6 +67,7 @@ static void batch_free(registry_batch *b)
 {
     for (size_t i = 0; i < b->n; i++) free(b->slots[i].body);
     free(b->slots);
+    free(b->by_key);
     if (b->req) drip__registry_batch__free_unpacked(b->req, NULL);
     free(b->reply);
     if (b->m) bus_msg_destroy(b->m);
@@ -165,16 +168,19 @@ static void batch_validate(registry_batch *b, PGconn *c)
     for (size_t i = 0; i < b->n; i++)
         if (b->slots[i].status == DRIP_OK) order[k++] = &b->slots[i];
     qsort(order, k, sizeof *order, key_cmp);
-    for (size_t i = 1; i < k; i++) {
-        if (!strcmp(order[i]->key, order[i - 1]->key)) {
+    size_t u = 0;
+    for (size_t i = 0; i < k; i++) {
+        if (u > 0 && !strcmp(order[i]->key, order[u - 1]->key)) {
             order[i]->status = DRIP_ECONFLICT;
             snprintf(order[i]->why, sizeof order[i]->why,
                      "key %s appears more than once in this batch (first at index %zu)",
-                     order[i]->key, order[i - 1]->index);
-            order[i] = order[i - 1]; /* chain: compare later duplicates with the first */
+                     order[i]->key, order[u - 1]->index);
+            continue;
         }
+        order[u++] = order[i];
     }
-    free(order);
+    b->by_key = order;
+    b->nvalid = u;
     for (size_t i = 0; i < b->n; i++) b->slots[i].vstatus = b->slots[i].status;
 }
 
@@ -185,11 +191,16 @@ static int is_target(const registry_batch *b)
     return b->kind == DRIP__RECORD_KIND__KIND_TARGET;
 }
 
+static int key_find_cmp(const void *key, const void *elem)
+{
+    return strcmp(key, (*(slot *const *)elem)->key);
+}
+
+/* The valid slot with this key (binary search; keys are unique after validation). */
 static slot *find_slot(registry_batch *b, const char *key)
 {
-    for (size_t i = 0; i < b->n; i++) /* n <= 1000 and one lookup per current row */
-        if (b->slots[i].status == DRIP_OK && !strcmp(b->slots[i].key, key)) return &b->slots[i];
-    return NULL;
+    slot **p = bsearch(key, b->by_key, b->nvalid, sizeof *b->by_key, key_find_cmp);
+    return p ? *p : NULL;
 }
 
 /* Fills each accepted slot's outcome from the current rows (locked FOR UPDATE). */
@@ -235,15 +246,8 @@ static int batch_decide(registry_batch *b, PGconn *c)
     if (!res) return st;
     for (int i = 0; i < PQntuples(res); i++) {
         slot *s = find_slot(b, PQgetvalue(res, i, 0));
-        if (!s) {
-            /* a retirement slot was marked not-found above: look it up among those */
-            for (size_t j = 0; j < b->n; j++)
-                if (b->slots[j].retire && b->slots[j].status == DRIP_ENOTFOUND &&
-                    !strcmp(b->slots[j].key, PQgetvalue(res, i, 0)))
-                    s = &b->slots[j];
-            if (!s) continue;
-            s->status = DRIP_OK;
-        }
+        if (!s) continue;
+        if (s->retire) s->status = DRIP_OK; /* it exists after all (marked not-found above) */
         uint32_t cur = (uint32_t)strtoul(PQgetvalue(res, i, 1), NULL, 10);
         const char *owner = PQgetvalue(res, i, 2);
         int same = !strcmp(PQgetvalue(res, i, 3), s->hash);

@@ -9,7 +9,8 @@
 
 static const char V1[] =
     "CREATE TABLE target ("
-    "  key text NOT NULL,"                 /* USCC, or USCC/PROJECT_CODE for projects */
+    /* keys are codes: byte order ("C") is their natural order and spares locale-aware compares */
+    "  key text COLLATE \"C\" NOT NULL,"   /* USCC, or USCC/PROJECT_CODE for projects */
     "  version integer NOT NULL,"
     "  valid_from timestamptz NOT NULL DEFAULT now(),"
     "  valid_to timestamptz,"
@@ -35,7 +36,7 @@ static const char V1[] =
     "  PRIMARY KEY (key, version));"
     "CREATE TABLE record ("
     "  kind smallint NOT NULL,"            /* drip.RecordKind */
-    "  key text NOT NULL,"
+    "  key text COLLATE \"C\" NOT NULL,"
     "  version integer NOT NULL,"
     "  valid_from timestamptz NOT NULL DEFAULT now(),"
     "  valid_to timestamptz,"
