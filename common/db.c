@@ -242,8 +242,13 @@ static void backoff_sleep(int attempt)
 
 int db_transaction(PGconn *c, int (*fn)(PGconn *c, void *arg), void *arg)
 {
+    return db_transaction_ex(c, "BEGIN", fn, arg);
+}
+
+int db_transaction_ex(PGconn *c, const char *begin_sql, int (*fn)(PGconn *c, void *arg), void *arg)
+{
     for (int attempt = 1;; attempt++) {
-        int st = db_exec(c, "BEGIN");
+        int st = db_exec(c, begin_sql);
         if (st != DRIP_OK) return st;
         st = fn(c, arg);
         if (st == DRIP_OK) st = db_exec(c, "COMMIT");

@@ -48,6 +48,8 @@ int db_result_status(PGconn *c, const PGresult *r, const char *what);
 /* Runs fn inside BEGIN ... COMMIT, retrying (up to 8 times, short random backoff) when it or the
  * commit returns DRIP_EAGAIN. Any other failure rolls back and returns it. */
 int db_transaction(PGconn *c, int (*fn)(PGconn *c, void *arg), void *arg);
+/* Same, starting the transaction with `begin_sql` (e.g. "BEGIN; SET LOCAL ...") in one round trip. */
+int db_transaction_ex(PGconn *c, const char *begin_sql, int (*fn)(PGconn *c, void *arg), void *arg);
 
 /* Applies migrations: `steps[i]` is the SQL of version i+1. Keeps a schema_version table in the
  * current schema and takes an advisory lock, so concurrent instances apply each step once. */

@@ -267,3 +267,41 @@ int inbox_set_reply(PGconn *c, const char *consumer, const char *msg_id, const v
     PQclear(r);
     return st;
 }
+
+int inbox_lookup(PGconn *c, const char *consumer, const char *msg_id, void **reply, size_t *len)
+{
+    const char *values[2] = {consumer, msg_id};
+    *reply = NULL;
+    *len = 0;
+    PGresult *q = PQexecParams(c, "SELECT reply FROM inbox WHERE consumer = $1 AND msg_id = $2", 2,
+                               NULL, values, NULL, NULL, 1);
+    int st = db_result_status(c, q, "inbox lookup");
+    if (st != DRIP_OK) {
+        PQclear(q);
+        return st;
+    }
+    int found = PQntuples(q) == 1;
+    if (found && !PQgetisnull(q, 0, 0)) {
+        *len = (size_t)PQgetlength(q, 0, 0);
+        *reply = malloc(*len ? *len : 1);
+        if (!*reply) abort();
+        memcpy(*reply, PQgetvalue(q, 0, 0), *len);
+    }
+    PQclear(q);
+    return found;
+}
+
+int inbox_record(PGconn *c, const char *consumer, const char *msg_id, const void *reply, size_t len)
+{
+    const char *values[3] = {consumer, msg_id, reply};
+    int lengths[3] = {0, 0, (int)len};
+    int formats[3] = {0, 0, 1};
+    PGresult *r = PQexecParams(c,
+                               "INSERT INTO inbox(consumer, msg_id, reply) VALUES ($1,$2,$3) "
+                               "ON CONFLICT DO NOTHING",
+                               3, NULL, values, lengths, formats, 0);
+    int st = db_result_status(c, r, "inbox record");
+    int inserted = st == DRIP_OK && strcmp(PQcmdTuples(r), "1") == 0;
+    PQclear(r);
+    return st != DRIP_OK ? st : inserted;
+}

@@ -46,5 +46,12 @@ long outbox_relay_backlog(const outbox_relay *r);
 int inbox_claim(PGconn *c, const char *consumer, const char *msg_id, void **reply, size_t *len);
 int inbox_set_reply(PGconn *c, const char *consumer, const char *msg_id, const void *reply,
                     size_t len);
+/* Looks an id up without claiming it: 1 and the stored reply (malloc'd, may be NULL) when it was
+ * processed, 0 when not, or a negative status. */
+int inbox_lookup(PGconn *c, const char *consumer, const char *msg_id, void **reply, size_t *len);
+/* Records (consumer, msg_id) with its reply in one write at the end of the caller's transaction.
+ * Returns 1 when recorded, 0 when a concurrent transaction recorded it first (the caller rolls back
+ * and answers with inbox_lookup's reply), or a negative status. */
+int inbox_record(PGconn *c, const char *consumer, const char *msg_id, const void *reply, size_t len);
 
 #endif

@@ -571,20 +571,15 @@ static int batch_tx(PGconn *c, void *arg)
     b->replayed = 0;
     void *stored = NULL;
     size_t stored_len = 0;
-    int st = inbox_claim(c, "registry.batch", b->inbox_id, &stored, &stored_len);
+    int st = inbox_lookup(c, "registry.batch", b->inbox_id, &stored, &stored_len);
     if (st < 0) return st;
-    if (st == 0) {
+    if (st == 1) {
         free(b->reply);
         b->reply = stored;
         b->reply_len = stored_len;
         b->replayed = 1;
         return stored ? DRIP_OK : DRIP_EINTERNAL;
     }
-    /* Every statement below looks rows up by key. During a bulk import the table grows faster than
-     * autovacuum analyses it, and with stale statistics the planner picks sequential scans, which
-     * makes each batch cost O(table size). Key lookups are always index lookups here. */
-    st = db_exec(c, "SET LOCAL enable_seqscan = off");
-    if (st != DRIP_OK) return st;
     PGresult *t = db_query(c, "SELECT (extract(epoch FROM now()) * 1000)::bigint", 0, NULL, &st);
     if (!t) return st;
     b->now_ms = strtoll(PQgetvalue(t, 0, 0), NULL, 10);
@@ -594,7 +589,11 @@ static int batch_tx(PGconn *c, void *arg)
     if (st == DRIP_OK) st = batch_emit(b, c);
     if (st != DRIP_OK) return st;
     batch_build_reply(b);
-    return inbox_set_reply(c, "registry.batch", b->inbox_id, b->reply, b->reply_len);
+    /* The inbox row goes last, reply included (one write). If a concurrent retry of the same
+     * msg_id committed first, roll back and answer with its reply on the next attempt. */
+    st = inbox_record(c, "registry.batch", b->inbox_id, b->reply, b->reply_len);
+    if (st < 0) return st;
+    return st == 1 ? DRIP_OK : DRIP_EAGAIN;
 }
 
 /* Resets decisions so a retried transaction decides again from scratch. */
@@ -661,7 +660,10 @@ static int batch_work(PGconn *c, void *arg)
         return DRIP_OK;
     }
     batch_validate(b, c);
-    st = db_transaction(c, batch_tx_fresh, b);
+    /* Every statement of the batch looks rows up by key. During a bulk import the table grows
+     * faster than autovacuum analyses it, and with stale statistics the planner picks sequential
+     * scans, making each batch O(table size): key lookups are index lookups here, always. */
+    st = db_transaction_ex(c, "BEGIN; SET LOCAL enable_seqscan = off", batch_tx_fresh, b);
     if (st == DRIP_OK && !b->replayed &&
         (b->kind == DRIP__RECORD_KIND__KIND_REGION || b->kind == DRIP__RECORD_KIND__KIND_DEPARTMENT))
         st = refcache_reload(b->r->ref, c);
