@@ -90,48 +90,30 @@ head -n 3 "$DEMO/items.csv"
 as_dept "$DEPT" "$REGION" registry import --kind item "$DEMO/items.csv"
 
 # ------------------------------------------------------------------------------------------------------------
-section "6. One accepted enterprise, as the registry holds it"
-USCC=$(python3 - "$DEMO/enterprises.csv" "$DEMO/rejects.csv" <<'EOF'
+section "6. One accepted enterprise of its own district, as the registry holds it"
+USCC=$(python3 - "$DEMO/enterprises.csv" "$DEMO/rejects.csv" "$REGION" <<'EOF'
 import csv, sys
-ALPH = "0123456789ABCDEFGHJKLMNPQRTUWXY"
-W = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28]
-def valid(u):  # GB 32100-2015 check digit
-    if len(u) != 18 or any(c not in ALPH for c in u):
-        return False
-    s = sum(ALPH.index(c) * w for c, w in zip(u[:17], W))
-    return ALPH[(31 - s % 31) % 31] == u[17]
-rejected = set()
-try:
-    with open(sys.argv[2], encoding="utf-8") as f:
-        for row in csv.reader(f):
-            for cell in row[:2]:
-                if cell.strip().isdigit():
-                    rejected.add(int(cell))
-except OSError:
-    pass
+with open(sys.argv[2], encoding="utf-8") as f:
+    rejected = {int(r["line"]) for r in csv.DictReader(f)}
 with open(sys.argv[1], encoding="utf-8-sig") as f:
-    rows = list(csv.reader(f))
-head = [h.strip().lower() for h in rows[0]]
-col = next((i for i, h in enumerate(head) if "uscc" in h or "信用代码" in h), None)
-for n, row in enumerate(rows[1:], start=2):
-    cands = [row[col]] if col is not None and col < len(row) else row
-    for u in cands:
-        u = u.strip()
-        if valid(u) and n not in rejected and n - 1 not in rejected:
-            print(u)
+    for n, row in enumerate(csv.DictReader(f), start=2):
+        if n not in rejected and row["region"] == sys.argv[3]:
+            print(row["uscc"])
             sys.exit(0)
 sys.exit(1)
 EOF
-) || fail "could not find an accepted USCC in $DEMO/enterprises.csv"
+) || fail "could not find an accepted USCC of region $REGION in $DEMO/enterprises.csv"
 as_dept "$DEPT" "$REGION" registry show "$USCC"
 
 # ------------------------------------------------------------------------------------------------------------
 section "7. Counting a task's population (scope filters)"
-note "石家庄市 (130100 and below), status 存续/在业, credit-risk classes C and D:"
-as_dept "$DEPT" "$REGION" registry count --kind target --region 130100 --status 存续,在业 --credit C,D
+note "the provincial operator: 石家庄市 (130100 and below), status 存续/在业, credit-risk classes C and D:"
+ctl registry count --kind target --region 130100 --status 存续,在业 --credit C,D
 note "seed 001's scope: established before 2022-12-31, registered capital 5–10 million yuan, domestic:"
-as_dept "$DEPT" "$REGION" registry count --kind target --region 130100 --status 存续,在业 \
+ctl registry count --kind target --region 130100 --status 存续,在业 \
     --established-before 2022-12-31 --capital-min 5000000 --capital-max 10000000 --ownership domestic
+note "a district department sees its own district only (the same filter, as $DEPT):"
+as_dept "$DEPT" "$REGION" registry count --kind target --region 130100 --status 存续,在业 --credit C,D
 
 # ------------------------------------------------------------------------------------------------------------
 section "8. Departments known to the registry (bootstrapped from deploy/departments.csv by deploy/dev up)"
