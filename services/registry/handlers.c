@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "codes.h"
 #include "envelope.h"
 #include "log.h"
 #include "registry.h"
@@ -71,7 +72,9 @@ static int gate(registry *r, bus_msg *m, const char *verb, subject_parts *sp)
         bus_msg_destroy(m);
         return 0;
     }
-    if (subject_parse(bus_msg_subject(m), 3, sp) != DRIP_OK) {
+    char dwhy[CODES_WHY_MAX];
+    if (subject_parse(bus_msg_subject(m), 3, sp) != DRIP_OK ||
+        codes_dept_check(sp->dept, dwhy) != DRIP_OK) {
         snprintf(why, sizeof why, "subject must be <prefix>.reg.%s.PP.CC.DD.<DEPT>.<name>",
                  !strcmp(verb, "cmd") ? "cmd" : "qry");
         registry_reply_error(r, m, verb, NULL, DRIP_EENVELOPE, why);
