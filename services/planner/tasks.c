@@ -417,6 +417,26 @@ int verb_task_draw(planner_req *q, PGconn *c)
                          "UPDATE task SET draw_ordered_at = now(), updated_at = now() "
                          "WHERE id = $1::bigint",
                          1, params);
+    if (st == DRIP_OK && redraw) {
+        /* The earlier nonce is public in the earlier draw record: a redraw with it would be a draw
+         * the platform could predict. A redraw gets a fresh nonce whose commitment is published
+         * (in the task of this transaction's events) before the sampler freezes the population. */
+        uint8_t digest[SHA256_DIGEST_LENGTH];
+        char commitment[2 * SHA256_DIGEST_LENGTH + 1];
+        st = nonce_new(row.nonce);
+        if (st == DRIP_OK) {
+            SHA256(row.nonce, sizeof row.nonce, digest);
+            hex_encode(digest, sizeof digest, commitment);
+            char *nonce_s = bytea_param(row.nonce, sizeof row.nonce);
+            const char *np[3] = {id, nonce_s, commitment};
+            st = exec_params(c, "UPDATE task SET nonce = $2::bytea, commitment = $3 WHERE id = $1::bigint",
+                             3, np);
+            free(nonce_s);
+        }
+        if (st == DRIP_OK)
+            st = store_task_log(c, row.id, row.state, "recommitted", "fresh nonce for a redraw",
+                                q->sp.dept);
+    }
     if (st == DRIP_OK)
         st = store_task_log(c, row.id, row.state, redraw ? "redraw_ordered" : "draw_ordered", reason,
                             q->sp.dept);

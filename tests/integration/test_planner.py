@@ -306,6 +306,11 @@ def test_seed000_plan_lifecycle():
         evs = wait_events(s, lambda e: sum(x["kind"] == pp.TASK_DRAW_ORDERED for x in e) == 2, "redraw order")
         rd = [e for e in evs if e["kind"] == pp.TASK_DRAW_ORDERED][-1]
         assert rd["redraw"] and rd["reason"] == "抽取名单中企业已注销过半" and rd["entropy"] == "", rd
+        # the first nonce is public in the first draw record: a redraw gets a fresh one, committed
+        # (the task in the order carries the new commitment) before the sampler freezes
+        assert rd["task"]["commitment"] != commits["联202301"], rd["task"]
+        assert hashlib.sha256(rd["nonce"]).hexdigest() == rd["task"]["commitment"]
+        commits["联202301"] = rd["task"]["commitment"]
         assert s.psql("SELECT count(*) FROM planner.draw_order o JOIN planner.task t ON t.id = o.task_id "
                       "WHERE t.code = '联202301'")[0][0] == "2"
 
