@@ -364,8 +364,11 @@ static void bus_on_error(natsConnection *nc, natsSubscription *sub, natsStatus e
     snprintf(b->last_error, sizeof b->last_error, "%s", text);
     if (err == NATS_NOT_PERMITTED) b->perm_seq++;
     pthread_mutex_unlock(&b->mu);
-    if (err == NATS_NOT_PERMITTED) log_error("bus.permission", "%s", text);
-    else log_warn("bus.error", "%s (%s)", text, natsStatus_GetText(err));
+    /* A daemon has nobody to tell but its log. A tool bus reports the failure of the call that
+     * caused it (bus_last_error), so the log line would only repeat it on the user's terminal. */
+    log_level lvl = b->loop ? LOG_ERROR : LOG_DEBUG;
+    if (err == NATS_NOT_PERMITTED) log_write(lvl, "bus.permission", "%s", text);
+    else log_write(b->loop ? LOG_WARN : LOG_DEBUG, "bus.error", "%s (%s)", text, natsStatus_GetText(err));
 }
 
 /* --- create / destroy -------------------------------------------------------------------------- */

@@ -158,5 +158,53 @@ else
     exit 1
 fi
 
+# ------------------------------------------------------------------------------------------------------------
+section "11. The other departments of the joint plan push their items and inspectors"
+for dr in 130102YJJ:130102 130102SWJ:130102 130102RSJ:130102 130100SCJ:130100; do
+    d=${dr%:*}; r=${dr#*:}
+    "$CTL" gen items --dept "$d" --count 3 -o "$DEMO/items-$d.csv" 2>/dev/null
+    as_dept "$d" "$r" registry import --kind item "$DEMO/items-$d.csv"
+    "$CTL" gen inspectors --count 40 --dept "$d" --region "$r" -o "$DEMO/inspectors-$d.csv" 2>/dev/null
+    as_dept "$d" "$r" registry import --kind inspector "$DEMO/inspectors-$d.csv"
+done
+
+# ------------------------------------------------------------------------------------------------------------
+section "12. The annual joint plan of seed 000, published with a draw commitment per task"
+out=$(as_dept "$DEPT" "$REGION" plan load examples/plans/seed000-shijiazhuang-zongbao-2023.json --publish 2>&1) \
+    || { printf '%s\n' "$out"; fail "plan load failed"; }
+printf '%s\n' "$out" | grep -v '^  note:'
+PLAN=$(printf '%s\n' "$out" | sed -n 's/^published plan \([^ ]*\).*/\1/p' | head -n 1)
+[[ -n "$PLAN" ]] || fail "no plan code in the output of plan load"
+
+# ------------------------------------------------------------------------------------------------------------
+section "13. The target draw of 联202301 (drip-draw-v1), with public entropy announced after the order"
+as_dept "$DEPT" "$REGION" task draw "$PLAN" 联202301 --entropy "福彩3D 第2026315期 开奖号码 4 7 1" \
+    --entropy-source "中国福利彩票 福彩3D 开奖公告" --wait 120
+
+# ------------------------------------------------------------------------------------------------------------
+section "14. Anyone can check it: the frozen population and an independent recomputation"
+as_dept "$DEPT" "$REGION" draw population 联202301 -o "$DEMO/population-联202301.txt"
+note "$(wc -l <"$DEMO/population-联202301.txt") lines, e.g.: $(head -n 2 "$DEMO/population-联202301.txt" | tr '\n' ' ')"
+as_dept "$DEPT" "$REGION" draw verify 联202301 --population "$DEMO/population-联202301.txt"
+
+# ------------------------------------------------------------------------------------------------------------
+section "15. 比对和确认: every department confirms; one target is rejected and replaced from its stratum"
+as_dept "$DEPT" "$REGION" draw show 联202301 --json >"$DEMO/draw-联202301.json"
+mapfile -t DRAWN < <(python3 -c '
+import json, sys
+rec = json.load(open(sys.argv[1]))
+rec = rec.get("record", rec)
+for t in rec["selected"]:
+    print(t["uscc"])' "$DEMO/draw-联202301.json")
+((${#DRAWN[@]} > 0)) || fail "no drawn targets"
+as_dept "$DEPT" "$REGION" confirm 联202301 --reject "${DRAWN[0]}" --reason "该企业已于本年度内接受同类检查（演示）"
+rest=$(IFS=,; echo "${DRAWN[*]:1}")
+[[ -n "$rest" ]] && as_dept "$DEPT" "$REGION" confirm 联202301 --accept "$rest"
+for dr in 130102YJJ:130102 130102SWJ:130102 130102RSJ:130102 130100SCJ:130100; do
+    as_dept "${dr%:*}" "${dr#*:}" confirm 联202301 --accept "$rest"
+done
+as_dept "$DEPT" "$REGION" draw show 联202301 | sed -n '/^selected/,/^participants/p;/^replacements/,/^$/p'
+note "the replacement is pending until the five departments confirm it; the deadline is counted in working days"
+
 section "Done"
 note "The stack is still running: deploy/dev status · deploy/dev logs registry · deploy/dev down"
