@@ -183,13 +183,13 @@ as_dept "$DEPT" "$REGION" task draw "$PLAN" 联202301 --entropy "福彩3D 第202
 
 # ------------------------------------------------------------------------------------------------------------
 section "14. Anyone can check it: the frozen population and an independent recomputation"
-as_dept "$DEPT" "$REGION" draw population 联202301 -o "$DEMO/population-联202301.txt"
+as_dept "$DEPT" "$REGION" draw population 联202301 --plan "$PLAN" -o "$DEMO/population-联202301.txt"
 note "$(wc -l <"$DEMO/population-联202301.txt") lines, e.g.: $(head -n 2 "$DEMO/population-联202301.txt" | tr '\n' ' ')"
-as_dept "$DEPT" "$REGION" draw verify 联202301 --population "$DEMO/population-联202301.txt"
+as_dept "$DEPT" "$REGION" draw verify 联202301 --plan "$PLAN" --population "$DEMO/population-联202301.txt"
 
 # ------------------------------------------------------------------------------------------------------------
 section "15. 比对和确认: every department confirms; one target is rejected and replaced from its stratum"
-as_dept "$DEPT" "$REGION" draw show 联202301 --json >"$DEMO/draw-联202301.json"
+as_dept "$DEPT" "$REGION" draw show 联202301 --plan "$PLAN" --json >"$DEMO/draw-联202301.json"
 mapfile -t DRAWN < <(python3 -c '
 import json, sys
 rec = json.load(open(sys.argv[1]))
@@ -197,13 +197,13 @@ rec = rec.get("record", rec)
 for t in rec["selected"]:
     print(t["uscc"])' "$DEMO/draw-联202301.json")
 ((${#DRAWN[@]} > 0)) || fail "no drawn targets"
-as_dept "$DEPT" "$REGION" confirm 联202301 --reject "${DRAWN[0]}" --reason "该企业已于本年度内接受同类检查（演示）"
+as_dept "$DEPT" "$REGION" confirm "$PLAN/联202301" --reject "${DRAWN[0]}" --reason "该企业已于本年度内接受同类检查（演示）"
 rest=$(IFS=,; echo "${DRAWN[*]:1}")
-[[ -n "$rest" ]] && as_dept "$DEPT" "$REGION" confirm 联202301 --accept "$rest"
+[[ -n "$rest" ]] && as_dept "$DEPT" "$REGION" confirm "$PLAN/联202301" --accept "$rest"
 for dr in 130102YJJ:130102 130102SWJ:130102 130102RSJ:130102 130100SCJ:130100; do
-    as_dept "${dr%:*}" "${dr#*:}" confirm 联202301 --accept "$rest"
+    as_dept "${dr%:*}" "${dr#*:}" confirm "$PLAN/联202301" --accept "$rest"
 done
-as_dept "$DEPT" "$REGION" draw show 联202301 | sed -n '/^selected/,/^participants/p;/^replacements/,/^$/p'
+as_dept "$DEPT" "$REGION" draw show 联202301 --plan "$PLAN" | sed -n '/^selected/,/^participants/p;/^replacements/,/^$/p'
 note "the replacement is pending until the five departments confirm it; the deadline is counted in working days"
 
 section "Done"

@@ -295,7 +295,8 @@ static int replace_stratum(confirm_job *j, PGconn *c, const draw_row *d, int si,
     for (size_t i = 0; i < nex; i++)
         keys[i] = PQgetvalue(ex, (int)i, 0);
     repl_pass rp = {
-        .t = draw_min_tracker_create(keys, nex, want), .seed = d->seed, .task_code = d->task_code};
+        .t = draw_min_tracker_create(keys, nex, want), .seed = d->seed,
+                       .task_code = sampler_task_code(d->task_code)};
     free(keys);
     PQclear(ex);
     if (!rp.t) abort();
@@ -481,7 +482,13 @@ static int confirm_tx(PGconn *c, void *arg)
     }
     const Drip__ConfirmRequest *q = j->req;
     draw_row d;
-    st = draw_row_load(c, q->task_code, 0, 1, &d);
+    char key[160];
+    st = sampler_task_resolve(c, q->plan_code, q->task_code, key, sizeof key, j->why, sizeof j->why);
+    if (st == DRIP_ECONFLICT || st == DRIP_EVALUE) {
+        j->reply = error_reply(j->corr, st, j->why, &j->reply_len);
+        return DRIP_OK;
+    }
+    if (st == DRIP_OK) st = draw_row_load(c, key, 0, 1, &d);
     if (st == DRIP_ENOTFOUND) {
         snprintf(j->why, sizeof j->why, "task %s has not been drawn", q->task_code);
         j->reply = error_reply(j->corr, DRIP_ENOTFOUND, j->why, &j->reply_len);

@@ -123,7 +123,7 @@ static int refuse(order *o, const char *fmt, ...)
         return DRIP_OK;
     }
     Drip__DrawRecord rec = DRIP__DRAW_RECORD__INIT;
-    rec.task_code = (char *)code;
+    rec.task_code = (char *)sampler_task_code(code);
     rec.plan_code = o->plan_code[0] ? o->plan_code : NULL;
     rec.algorithm = "drip-draw-v1";
     rec.commitment = o->commitment[0] ? o->commitment : NULL;
@@ -581,7 +581,7 @@ static int run(order *o)
     if ((st = draw_seed(o->nonce_hex, o->digest, ev->entropy ? ev->entropy : "", o->seed)) !=
         DRIP_OK)
         return st;
-    if ((st = draw_selector_create(&o->sel, o->seed, code, o->quotas)) != DRIP_OK) {
+    if ((st = draw_selector_create(&o->sel, o->seed, sampler_task_code(code), o->quotas)) != DRIP_OK) {
         if (st == DRIP_EVALUE) return refuse(o, "task code '%s' cannot be used in tickets", code);
         return st;
     }
@@ -606,7 +606,7 @@ static int run(order *o)
     char dl[11] = "";
     if (deadline >= 0) codes_date_format(deadline, dl);
     Drip__DrawRecord head = DRIP__DRAW_RECORD__INIT;
-    head.task_code = (char *)code;
+    head.task_code = (char *)sampler_task_code(code);
     head.plan_code = o->plan_code[0] ? o->plan_code : NULL;
     head.has_draw_no = 1;
     head.draw_no = draw_no;

@@ -140,6 +140,23 @@ int sampler_planner_apply(PGconn *c, const void *data, size_t len, const char *s
     }
     int st = DRIP_OK;
     int has_task = ev->task && ev->task->code && *ev->task->code;
+    if (has_task) {
+        const char *plan = ev->task->plan_code && *ev->task->plan_code ? ev->task->plan_code
+                           : ev->plan && ev->plan->code                 ? ev->plan->code
+                                                                        : "";
+        if (!*plan || strchr(plan, '/')) {
+            log_error("planner.event", "task %s without a usable plan code on %s", ev->task->code,
+                      subject);
+            drip__planner_event__free_unpacked(ev, NULL);
+            return DRIP_EBADMSG;
+        }
+        size_t n = strlen(plan) + strlen(ev->task->code) + 2;
+        char *key = malloc(n);
+        if (!key) abort();
+        snprintf(key, n, "%s/%s", plan, ev->task->code);
+        free(ev->task->code);
+        ev->task->code = key; /* the sampler's key; sampler_task_code() gives the bare code back */
+    }
     switch (ev->has_kind ? ev->kind : 0) {
     case DRIP__PLANNER_EVENT_KIND__TASK_PUBLISHED:
     case DRIP__PLANNER_EVENT_KIND__TASK_ADJUSTED:

@@ -81,6 +81,7 @@ static int target_add(PGconn *c, const Drip__Change *ch, void *arg)
 
 static const char STAGE_SQL[] =
     "SET LOCAL enable_seqscan = off;" /* key lookups are index lookups even with stale statistics */
+    "SET LOCAL client_min_messages = warning;" /* no "already exists, skipping" notice */
     "CREATE TEMP TABLE IF NOT EXISTS target_in ("
     "  key text COLLATE \"C\", version integer, valid_from_ms bigint, retired boolean,"
     "  has_rec boolean, uscc text, kind smallint, region text, industry text, ownership smallint,"

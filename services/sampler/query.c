@@ -72,8 +72,12 @@ static int get_tx(PGconn *c, void *arg)
         st = DRIP_EMISSING;
     }
     int loaded = 0;
+    char key[160];
+    if (st == DRIP_OK)
+        st = sampler_task_resolve(c, q->dq->plan_code, q->dq->task_code, key, sizeof key, q->why,
+                                  sizeof q->why);
     if (st == DRIP_OK) {
-        st = draw_row_load(c, q->dq->task_code, q->dq->has_draw_no ? q->dq->draw_no : 0, 0, &d);
+        st = draw_row_load(c, key, q->dq->has_draw_no ? q->dq->draw_no : 0, 0, &d);
         if (st == DRIP_ENOTFOUND) {
             snprintf(q->why, sizeof q->why, "no draw %u of task %s", q->dq->draw_no,
                      q->dq->task_code);
@@ -158,8 +162,12 @@ static int population_work(query *q, PGconn *c)
     db_buf_init(&lines);
     char last[DRAW_KEY_MAX + 1] = "";
     int more = 0;
+    char key[160];
+    if (st == DRIP_OK)
+        st = sampler_task_resolve(c, pq->plan_code, pq->task_code, key, sizeof key, q->why,
+                                  sizeof q->why);
     if (st == DRIP_OK) {
-        st = draw_row_load(c, pq->task_code, pq->has_draw_no ? pq->draw_no : 0, 0, &d);
+        st = draw_row_load(c, key, pq->has_draw_no ? pq->draw_no : 0, 0, &d);
         if (st == DRIP_ENOTFOUND)
             snprintf(q->why, sizeof q->why, "no such draw of task %s", pq->task_code);
         loaded = st == DRIP_OK;

@@ -281,3 +281,49 @@ void draw_record_free(Drip__DrawRecord *r)
 {
     if (r) drip__draw_record__free_unpacked(r, NULL);
 }
+
+const char *sampler_task_code(const char *key)
+{
+    const char *slash = strchr(key, '/');
+    return slash ? slash + 1 : key;
+}
+
+int sampler_task_resolve(PGconn *c, const char *plan_code, const char *task_code, char *key,
+                         size_t cap, char *why, size_t whycap)
+{
+    if (plan_code && *plan_code) {
+        if (strchr(plan_code, '/') || strlen(plan_code) + strlen(task_code) + 2 > cap) {
+            snprintf(why, whycap, "plan_code: '%.64s' is not a plan code", plan_code);
+            return DRIP_EVALUE;
+        }
+        snprintf(key, cap, "%s/%s", plan_code, task_code);
+        return DRIP_OK;
+    }
+    /* no plan named: the task code must be unambiguous among the tasks this sampler knows */
+    const char *p[1] = {task_code};
+    int st;
+    PGresult *r = db_query(c,
+                           "SELECT DISTINCT task_code FROM draw"
+                           " WHERE substr(task_code, strpos(task_code, '/') + 1) = $1"
+                           " ORDER BY 1 LIMIT 8",
+                           1, p, &st);
+    if (!r) return st;
+    int n = PQntuples(r);
+    if (n == 1) {
+        snprintf(key, cap, "%s", PQgetvalue(r, 0, 0));
+    } else if (n == 0) {
+        snprintf(key, cap, "?/%s", task_code); /* draw_row_load then reports "not drawn" */
+    } else {
+        size_t off = (size_t)snprintf(why, whycap,
+                                      "task_code: %s exists in several plans; name the plan (plan_code):",
+                                      task_code);
+        for (int i = 0; i < n && off < whycap; i++) {
+            const char *k = PQgetvalue(r, i, 0);
+            int w = snprintf(why + off, whycap - off, " %.*s", (int)(strchr(k, '/') - k), k);
+            if (w > 0) off += (size_t)w;
+        }
+        st = DRIP_ECONFLICT;
+    }
+    PQclear(r);
+    return st;
+}

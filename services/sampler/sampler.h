@@ -208,4 +208,13 @@ uint8_t *sampler_pack(const ProtobufCMessage *msg, size_t *len);
 int32_t sampler_day_cst(int64_t ms); /* date (days since epoch) in UTC+8 of a Unix ms time */
 char *sampler_strdup(const char *s); /* abort on OOM; NULL stays NULL */
 
+/* Task codes (联202301) are unique within a plan only: inside the sampler a task is keyed
+ * "PLAN_CODE/TASK_CODE" (plan codes contain no '/'). Tickets and published records use the bare
+ * task code, as drip-draw-v1 specifies. */
+const char *sampler_task_code(const char *key);
+/* The key of a requested task: plan_code given -> "PLAN/TASK"; otherwise the only known task with
+ * that code (DRIP_ECONFLICT with the plans listed in why when several plans have it). */
+int sampler_task_resolve(PGconn *c, const char *plan_code, const char *task_code, char *key,
+                         size_t cap, char *why, size_t whycap);
+
 #endif

@@ -115,6 +115,15 @@ static const struct option draw_opts_table[] = {OPT("plan", required_argument, O
                                                 CLI_REGION_OPTION,
                                                 OPT_END};
 
+/* The task argument as the sampler wants it: with --plan P, "P/TASK" (task codes are unique
+ * within a plan only). */
+static const char *qualified_task(const draw_opts *d, const char *task, char *buf, size_t cap)
+{
+    if (!d->plan || strchr(task, '/')) return task;
+    snprintf(buf, cap, "%s/%s", d->plan, task);
+    return buf;
+}
+
 /* Options not every verb takes are rejected here rather than in the table. */
 static int draw_parse(draw_opts *d, const char *verb, int argc, char **argv, ctl_ctx *c, int *rc)
 {
@@ -130,7 +139,6 @@ static int draw_parse(draw_opts *d, const char *verb, int argc, char **argv, ctl
     const char *bad = d->out && !pop                                  ? "-o"
                       : d->json && !show                              ? "--json"
                       : (d->population || d->record) && (show || pop) ? "--population/--record"
-                      : d->plan && pop                                ? "--plan"
                                                                       : NULL;
     if (bad) {
         *rc = cli_usage(&d->o, "draw %s does not take %s", verb, bad);
@@ -166,7 +174,8 @@ int draw_cmd_show(ctl_ctx *c, int argc, char **argv)
     int rc;
     if (!draw_parse(&d, "show", argc, argv, c, &rc)) return rc;
     Drip__DrawReply *r = NULL;
-    rc = fetch_record(c, &d, argv[optind], &r);
+    char qbuf[192];
+    rc = fetch_record(c, &d, qualified_task(&d, argv[optind], qbuf, sizeof qbuf), &r);
     if (rc != CTL_EXIT_OK) return rc;
     if (d.json) {
         json_writer w;
@@ -238,7 +247,8 @@ int draw_cmd_population(ctl_ctx *c, int argc, char **argv)
     draw_opts d;
     int rc;
     if (!draw_parse(&d, "population", argc, argv, c, &rc)) return rc;
-    const char *task = argv[optind];
+    char qbuf[192];
+    const char *task = qualified_task(&d, argv[optind], qbuf, sizeof qbuf);
     char *tmp = NULL;
     FILE *f = stdout;
     if (d.out && strcmp(d.out, "-") != 0) {
@@ -616,7 +626,8 @@ int draw_cmd_verify(ctl_ctx *c, int argc, char **argv)
     draw_opts d;
     int rc;
     if (!draw_parse(&d, "verify", argc, argv, c, &rc)) return rc;
-    const char *task = argv[optind];
+    char qbuf[192];
+    const char *task = qualified_task(&d, argv[optind], qbuf, sizeof qbuf);
     arena *a = arena_create();
     const Drip__DrawRecord *rec = NULL;
     Drip__DrawReply *reply = NULL;

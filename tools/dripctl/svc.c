@@ -66,6 +66,18 @@ int svc_plan(ctl_ctx *c, const cli_common *o, const char *verb, Drip__PlanComman
     return CTL_EXIT_OK;
 }
 
+/* A task argument is "TASK" or "PLAN/TASK" (task codes are unique within a plan only; plan codes
+ * contain no '/'). Splits it into a plan code (possibly empty) and the task code. */
+static const char *split_task(const char *arg, char *plan, size_t cap)
+{
+    const char *slash = strchr(arg, '/');
+    plan[0] = '\0';
+    if (!slash || (size_t)(slash - arg) >= cap) return arg;
+    memcpy(plan, arg, (size_t)(slash - arg));
+    plan[slash - arg] = '\0';
+    return slash + 1;
+}
+
 int svc_draw_get_raw(ctl_ctx *c, const cli_common *o, const char *task_code, uint32_t draw_no,
                      Drip__DrawReply **out)
 {
@@ -75,7 +87,9 @@ int svc_draw_get_raw(ctl_ctx *c, const cli_common *o, const char *task_code, uin
     envelope_fill(&env, msg_id, NULL, c->dept, c->region);
     Drip__DrawQuery q = DRIP__DRAW_QUERY__INIT;
     q.header = &env;
-    q.task_code = (char *)task_code;
+    char plan[64];
+    q.task_code = (char *)split_task(task_code, plan, sizeof plan);
+    q.plan_code = plan[0] ? plan : NULL;
     q.has_draw_no = draw_no != 0;
     q.draw_no = draw_no;
     ProtobufCMessage *m = NULL;
@@ -116,7 +130,9 @@ int svc_population(ctl_ctx *c, const cli_common *o, const char *task_code, uint3
         envelope_fill(&env, msg_id, NULL, c->dept, c->region);
         Drip__PopulationQuery q = DRIP__POPULATION_QUERY__INIT;
         q.header = &env;
-        q.task_code = (char *)task_code;
+        char plan[64];
+        q.task_code = (char *)split_task(task_code, plan, sizeof plan);
+        q.plan_code = plan[0] ? plan : NULL;
         q.has_draw_no = draw_no != 0;
         q.draw_no = draw_no;
         q.after = after;
@@ -159,7 +175,9 @@ int svc_confirm(ctl_ctx *c, const cli_common *o, const char *task_code,
     envelope_fill(&env, msg_id, NULL, c->dept, c->region);
     Drip__ConfirmRequest q = DRIP__CONFIRM_REQUEST__INIT;
     q.header = &env;
-    q.task_code = (char *)task_code;
+    char plan[64];
+    q.task_code = (char *)split_task(task_code, plan, sizeof plan);
+    q.plan_code = plan[0] ? plan : NULL;
     q.decisions = decisions;
     q.n_decisions = n;
     ProtobufCMessage *m = NULL;

@@ -441,7 +441,9 @@ static int wait_for_draw(ctl_ctx *c, const task_opts *t, const char *plan, const
             return CTL_EXIT_REFUSED;
         }
         Drip__DrawReply *r = NULL;
-        int rc = svc_draw_get_raw(c, &quick, task, 0, &r);
+        char qtask[192];
+        snprintf(qtask, sizeof qtask, "%s/%s", plan, task);
+        int rc = svc_draw_get_raw(c, &quick, qtask, 0, &r);
         if (rc == CTL_EXIT_OK && r->record && r->record->draw_no > before &&
             (!r->record->plan_code || !*r->record->plan_code ||
              !strcmp(r->record->plan_code, plan))) {
@@ -496,7 +498,9 @@ int task_cmd_draw(ctl_ctx *c, int argc, char **argv)
         goto out;
     }
     const char *plan = argv[optind], *task = argv[optind + 1];
-    uint32_t before = t.wait_s ? latest_draw(c, &t.o, task) : 0;
+    char qtask[192]; /* the sampler knows the task as PLAN/TASK */
+    snprintf(qtask, sizeof qtask, "%s/%s", plan, task);
+    uint32_t before = t.wait_s ? latest_draw(c, &t.o, qtask) : 0;
     if (t.wait_s) watch_start(c, &w, task, plan);
     Drip__PlanCommand cmd = DRIP__PLAN_COMMAND__INIT;
     cmd.plan_code = (char *)plan;
