@@ -40,6 +40,41 @@ int outbox_add(PGconn *c, const char *subject, const char *msg_id, const void *p
     return st;
 }
 
+void outbox_batch_init(outbox_batch *b)
+{
+    db_buf_init(&b->rows);
+    b->n = 0;
+}
+
+void outbox_batch_add(outbox_batch *b, const char *subject, const char *msg_id, const void *payload,
+                      size_t len)
+{
+    db_buf_copy_text(&b->rows, subject);
+    db_buf_put(&b->rows, "\t", 1);
+    db_buf_copy_text(&b->rows, msg_id);
+    db_buf_put(&b->rows, "\t", 1);
+    db_buf_copy_bytea(&b->rows, payload, len);
+    db_buf_put(&b->rows, "\n", 1);
+    b->n++;
+}
+
+int outbox_batch_flush(PGconn *c, outbox_batch *b)
+{
+    if (b->n == 0) return DRIP_OK;
+    int st = db_copy_begin(c, "COPY outbox (subject, msg_id, payload) FROM STDIN");
+    if (st == DRIP_OK) st = db_copy_put(c, b->rows.data, b->rows.len);
+    if (st == DRIP_OK) st = db_copy_end(c);
+    db_buf_reset(&b->rows);
+    b->n = 0;
+    return st;
+}
+
+void outbox_batch_free(outbox_batch *b)
+{
+    db_buf_free(&b->rows);
+    b->n = 0;
+}
+
 struct outbox_relay {
     uv_loop_t *loop;
     db_pool *pool;

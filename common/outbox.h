@@ -26,6 +26,20 @@ extern const char OUTBOX_DDL[];
 /* Adds an event in the caller's open transaction. DRIP_OK or a db status. */
 int outbox_add(PGconn *c, const char *subject, const char *msg_id, const void *payload, size_t len);
 
+/* Many events of one transaction in one COPY (a matching run emits ~10^5): add them to a batch,
+ * then outbox_batch_flush inside the transaction. The relay publishes them in insertion order. */
+typedef struct {
+    db_buf rows;
+    size_t n;
+} outbox_batch;
+
+void outbox_batch_init(outbox_batch *b);
+void outbox_batch_add(outbox_batch *b, const char *subject, const char *msg_id, const void *payload,
+                      size_t len);
+/* COPYs the batch into the outbox (caller's open transaction) and empties it. */
+int outbox_batch_flush(PGconn *c, outbox_batch *b);
+void outbox_batch_free(outbox_batch *b);
+
 typedef struct outbox_relay outbox_relay;
 
 /* The relay runs its rounds on the db pool (JetStream publishes block, which is fine on a worker

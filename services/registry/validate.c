@@ -276,6 +276,8 @@ int validate_item(const validate_ctx *v, Drip__Item *it, char *key, char *why)
                    it->target_kind, 1));
     TRY(check_tags(why, "required_qualifications", it->required_qualifications,
                    it->n_required_qualifications, 16));
+    if (it->has_experts && it->experts > 5)
+        return field_err(why, "experts", DRIP_EVALUE, "at most 5 experts per item");
     return DRIP_OK;
 }
 
@@ -288,6 +290,22 @@ int validate_department(const validate_ctx *v, Drip__Department *d, char *key, c
     snprintf(key, VALIDATE_KEY_MAX, "%s", d->code);
     TRY(check_region(v, why, "region", d->region));
     TRY(check_text(why, "name", d->name, 1, 128));
+    /* Fallback departments are checked for form only: a whole province's departments arrive in
+     * one batch in any order; the matcher reports a fallback that does not exist when it is used. */
+    if (!empty(d->parent_dept)) {
+        if (codes_dept_check(d->parent_dept, r) != DRIP_OK)
+            return field_err(why, "parent_dept", DRIP_EVALUE, r);
+        if (!strcmp(d->parent_dept, d->code))
+            return field_err(why, "parent_dept", DRIP_EVALUE, "a department is not its own parent");
+    }
+    if (d->n_neighbour_depts > 8)
+        return field_err(why, "neighbour_depts", DRIP_ETOOLARGE, "at most 8");
+    for (size_t i = 0; i < d->n_neighbour_depts; i++) {
+        if (codes_dept_check(d->neighbour_depts[i], r) != DRIP_OK)
+            return field_err(why, "neighbour_depts", DRIP_EVALUE, r);
+        if (!strcmp(d->neighbour_depts[i], d->code))
+            return field_err(why, "neighbour_depts", DRIP_EVALUE, "a department is not its own neighbour");
+    }
     if (!d->has_active) {
         d->has_active = 1;
         d->active = 1;
