@@ -102,7 +102,9 @@ int cli_apply_identity(ctl_ctx *c, const cli_common *o)
 
 static const char *daemon_of(const char *area)
 {
-    return strncmp(area, "samp.", 5) == 0 ? "drip-sampler" : "drip-planner";
+    if (strncmp(area, "samp.", 5) == 0) return "drip-sampler";
+    if (strncmp(area, "match.", 6) == 0) return "drip-matcher";
+    return "drip-planner";
 }
 
 /* The ErrorCode (field 2, a varint) of any drip reply, read from the wire without knowing the

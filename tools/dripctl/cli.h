@@ -1,7 +1,7 @@
-/* cli.h — what the planner / sampler commands (plan, task, draw, confirm) share: the common options
- * (--dept/--region identity override, --timeout, --retry-for), usage errors, a request/reply with
- * retries on the "<prefix>.<area>.PP.CC.DD.DEPT.<verb>" subjects, and small value parsers
- * (percentages, windows, comma lists). */
+/* cli.h — what the planner / sampler / matcher commands (plan, task, draw, confirm, match) share:
+ * the common options (--dept/--region identity override, --timeout, --retry-for), usage errors, a
+ * request/reply with retries on the "<prefix>.<area>.PP.CC.DD.DEPT.<verb>" subjects, and small
+ * value parsers (percentages, windows, comma lists). */
 #ifndef DRIPCTL_CLI_H
 #define DRIPCTL_CLI_H
 
@@ -71,10 +71,10 @@ int cli_apply_identity(ctl_ctx *c, const cli_common *o);
 /* Prints "dripctl: <message>\n(see: dripctl GROUP VERB --help)" and returns CTL_EXIT_USAGE. */
 int cli_usage(const cli_common *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* Sends `data` on "<prefix>.<area>.PP.CC.DD.DEPT.<verb>" (area "plan.cmd" or "samp.cmd") and
- * returns the raw reply. Resends the same bytes (same msg_id: the daemons answer a resend with the
- * stored reply) after a time-out or "no responders" for up to o->retry_for_s seconds. Returns
- * CTL_EXIT_OK with *reply (free()) or the exit status after printing why. */
+/* Sends `data` on "<prefix>.<area>.PP.CC.DD.DEPT.<verb>" (area "plan.cmd", "samp.cmd" or
+ * "match.cmd") and returns the raw reply. Resends the same bytes (same msg_id: the daemons answer a
+ * resend with the stored reply) after a time-out or "no responders" for up to o->retry_for_s
+ * seconds. Returns CTL_EXIT_OK with *reply (free()) or the exit status after printing why. */
 int cli_call(ctl_ctx *c, const cli_common *o, const char *area, const char *verb,
              const uint8_t *data, size_t len, void **reply, size_t *reply_len);
 

@@ -43,6 +43,14 @@ int draw_cmd_population(ctl_ctx *c, int argc, char **argv);
 int draw_cmd_verify(ctl_ctx *c, int argc, char **argv);
 void draw_cmd_help(FILE *f, const char *verb);
 
+/* match_cmd.c */
+int match_cmd_show(ctl_ctx *c, int argc, char **argv);
+int match_cmd_pool(ctl_ctx *c, int argc, char **argv);
+int match_cmd_report(ctl_ctx *c, int argc, char **argv);
+int match_cmd_verify(ctl_ctx *c, int argc, char **argv);
+int match_cmd_assign(ctl_ctx *c, int argc, char **argv);
+void match_cmd_help(FILE *f, const char *verb);
+
 /* confirm_cmd.c (a single-word command: argv[0] = "confirm") */
 int confirm_cmd(ctl_ctx *c, int argc, char **argv);
 void confirm_cmd_help(FILE *f);

@@ -25,7 +25,7 @@ enum {
     CTL_EXIT_REJECTED = 3,    /* import --strict with rejects; retire with rejects */
     CTL_EXIT_NOT_FOUND = 4,   /* show: no such record */
     CTL_EXIT_REFUSED = 5,     /* the daemon answered with an error */
-    CTL_EXIT_INVALID = 6,     /* draw verify: the draw record does not verify */
+    CTL_EXIT_INVALID = 6,     /* draw / match verify: the record does not verify */
 };
 
 #define CTL_QUERY_TIMEOUT_MS 10000

@@ -2,7 +2,7 @@
  *
  * This file is the table of contents: it reads the identity from the environment (ctl.h lists the
  * variables) and dispatches `dripctl <group> <verb> ...` to the functions in registry_cmd.c,
- * events_cmd.c, plan_cmd.c, task_cmd.c, draw_cmd.c, confirm_cmd.c and gen.c. */
+ * events_cmd.c, plan_cmd.c, task_cmd.c, draw_cmd.c, confirm_cmd.c, match_cmd.c and gen.c. */
 #include <stdio.h>
 #include <string.h>
 
@@ -46,6 +46,12 @@ static const command commands[] = {
     {"draw", "population", draw_cmd_population, "download a draw's frozen population"},
     {"draw", "verify", draw_cmd_verify, "recompute a draw (drip-draw-v1): VALID or differences"},
     {"confirm", NULL, confirm_cmd, "accept / reject drawn targets (比对和确认)"},
+    {"match", "show", match_cmd_show, "print a task's inspector matching and forms (一企一表)"},
+    {"match", "pool", match_cmd_pool, "download a matching run's inspector pool lines"},
+    {"match", "report", match_cmd_report, "print a matching run's fairness report"},
+    {"match", "verify", match_cmd_verify,
+     "recompute a matching (drip-match-v1): VALID or differences"},
+    {"match", "assign", match_cmd_assign, "assign inspectors to a slot by hand (直接委派)"},
     {"gen", NULL, run_gen, "generate synthetic directory CSV (dripctl gen --help)"},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
@@ -56,7 +62,7 @@ static const struct {
     void (*help)(FILE *f, const char *verb);
 } group_help[] = {
     {"registry", registry_cmd_help}, {"events", events_cmd_help}, {"plan", plan_cmd_help},
-    {"task", task_cmd_help},         {"draw", draw_cmd_help},
+    {"task", task_cmd_help},         {"draw", draw_cmd_help},     {"match", match_cmd_help},
 };
 #define N_GROUP_HELP (sizeof group_help / sizeof group_help[0])
 
@@ -72,7 +78,7 @@ static void help(FILE *f)
           "  message, default 4194304).\n"
           "Exit status: 0 ok; 1 usage or unreadable input; 2 NATS or the daemon not reachable in\n"
           "  time; 3 rows/keys rejected (import --strict, retire; decisions refused by confirm);\n"
-          "  4 not found; 5 refused by the daemon; 6 draw verify: the draw does not verify.\n\n",
+          "  4 not found; 5 refused by the daemon; 6 draw / match verify: it does not verify.\n\n",
           f);
     for (size_t i = 0; i < N_GROUP_HELP; i++)
         group_help[i].help(f, NULL);

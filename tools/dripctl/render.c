@@ -102,6 +102,11 @@ void render_item(json_writer *w, const Drip__Item *it)
     opt_enum(w, "target_kind", VOCAB_TARGET_KIND, it->has_target_kind, it->target_kind);
     str_list(w, "required_qualifications", it->required_qualifications,
              it->n_required_qualifications);
+    json_key(w, "experts");
+    if (it->has_experts)
+        json_uint(w, it->experts);
+    else
+        json_null(w);
     json_end_object(w);
 }
 
@@ -112,6 +117,9 @@ void render_department(json_writer *w, const Drip__Department *d)
     str(w, "region", d->region);
     str(w, "name", d->name);
     opt_bool(w, "active", d->has_active, d->active);
+    opt_bool(w, "draws_teams", d->has_draws_teams, d->draws_teams);
+    str(w, "parent_dept", d->parent_dept);
+    str_list(w, "neighbour_depts", d->neighbour_depts, d->n_neighbour_depts);
     json_end_object(w);
 }
 

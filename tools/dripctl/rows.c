@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,7 +12,9 @@
 #include "vocab.h"
 
 static const char *const region_cols[] = {"code", "name", "level", "parent", "custom"};
-static const char *const department_cols[] = {"code", "region", "name", "active"};
+static const char *const department_cols[] = {"code",        "region",      "name",
+                                               "active",      "draws_teams", "parent_dept",
+                                               "neighbour_depts"};
 static const char *const enterprise_cols[] = {
     "uscc",   "name",         "kind",  "region",       "industry",
     "ownership", "registered_capital", "established", "status", "credit_class",
@@ -21,7 +24,7 @@ static const char *const inspector_cols[] = {"id",   "name",           "region",
                                              "active", "recusals"};
 static const char *const item_cols[] = {"code",    "name",        "level",
                                         "legal_basis", "methods", "target_kind",
-                                        "required_qualifications"};
+                                        "required_qualifications", "experts"};
 static const char *const calendar_cols[] = {"date", "name", "kind"};
 
 enum { F_REGION, F_DEPARTMENT, F_ENTERPRISE, F_INSPECTOR, F_ITEM, F_CALENDAR, F_COUNT };
@@ -29,24 +32,25 @@ enum { F_REGION, F_DEPARTMENT, F_ENTERPRISE, F_INSPECTOR, F_ITEM, F_CALENDAR, F_
 static const rows_format formats[F_COUNT] = {
     [F_REGION] = {"region", "region", DRIP__RECORD_KIND__KIND_REGION, region_cols, 4, 5},
     [F_DEPARTMENT] = {"department", "department", DRIP__RECORD_KIND__KIND_DEPARTMENT,
-                      department_cols, 3, 4},
+                      department_cols, 3, 7},
     [F_ENTERPRISE] = {"enterprise", "target", DRIP__RECORD_KIND__KIND_TARGET, enterprise_cols, 11,
                       14},
     [F_INSPECTOR] = {"inspector", "inspector", DRIP__RECORD_KIND__KIND_INSPECTOR, inspector_cols,
                      10, 10},
-    [F_ITEM] = {"item", "item", DRIP__RECORD_KIND__KIND_ITEM, item_cols, 7, 7},
+    [F_ITEM] = {"item", "item", DRIP__RECORD_KIND__KIND_ITEM, item_cols, 7, 8},
     [F_CALENDAR] = {"calendar", "calendar", DRIP__RECORD_KIND__KIND_CALENDAR, calendar_cols, 3, 3},
 };
 
 /* The same headers as text, for messages and help (kept in step with the arrays above). */
 static const char *const headers[F_COUNT] = {
     [F_REGION] = "code,name,level,parent[,custom]",
-    [F_DEPARTMENT] = "code,region,name[,active]",
+    [F_DEPARTMENT] = "code,region,name[,active,draws_teams,parent_dept,neighbour_depts]",
     [F_ENTERPRISE] = "uscc,name,kind,region,industry,ownership,registered_capital,established,"
                      "status,credit_class,tags[,project_code,registering_authority,"
                      "supervising_depts]",
     [F_INSPECTOR] = "id,name,region,cert_no,cert_expiry,qualifications,expert,team,active,recusals",
-    [F_ITEM] = "code,name,level,legal_basis,methods,target_kind,required_qualifications",
+    [F_ITEM] =
+        "code,name,level,legal_basis,methods,target_kind,required_qualifications[,experts]",
     [F_CALENDAR] = "date,name,kind",
 };
 
@@ -195,6 +199,24 @@ static int flag(const char *col, const char *s, int *has, int *val, char why[ROW
     return DRIP_OK;
 }
 
+/* Whole number >= 0 (a count); empty leaves *has = 0. The upper bound is the registry's to judge. */
+static int count(const char *col, const char *s, int *has, uint32_t *val, char why[ROWS_WHY_MAX])
+{
+    *has = 0;
+    if (!*s) return DRIP_OK;
+    uint64_t v = 0;
+    const char *p = s;
+    for (; *p >= '0' && *p <= '9' && v <= UINT32_MAX; p++)
+        v = v * 10 + (uint64_t)(*p - '0');
+    if (p == s || *p || v > UINT32_MAX) {
+        why_set(why, "%s: '%.64s' is not a whole number", col, s);
+        return DRIP_EVALUE;
+    }
+    *val = (uint32_t)v;
+    *has = 1;
+    return DRIP_OK;
+}
+
 /* Enum word; empty leaves *has = 0 (the registry reports a missing field if it matters). */
 static int enum_word(const char *col, vocab_table t, const char *s, int *has, int *val,
                      char why[ROWS_WHY_MAX])
@@ -300,6 +322,14 @@ static int enc_department(arena *a, char **v, int n, rows_record *out, char why[
         TRY(flag("active", v[3], &has, &val, why));
         if (has) d->active = val;
     }
+    if (n > 4) {
+        int has, val;
+        TRY(flag("draws_teams", v[4], &has, &val, why));
+        d->has_draws_teams = has;
+        d->draws_teams = val;
+    }
+    if (n > 5) d->parent_dept = opt_str(a, v[5]);
+    if (n > 6) d->neighbour_depts = split_list(a, v[6], &d->n_neighbour_depts);
     out->record = d;
     return DRIP_OK;
 }
@@ -366,7 +396,8 @@ static int enc_inspector(arena *a, const char *dept, char **v, rows_record *out,
     return DRIP_OK;
 }
 
-static int enc_item(arena *a, const char *dept, char **v, rows_record *out, char why[ROWS_WHY_MAX])
+static int enc_item(arena *a, const char *dept, char **v, int n, rows_record *out,
+                    char why[ROWS_WHY_MAX])
 {
     Drip__Item *it = arena_alloc(a, sizeof *it);
     drip__item__init(it);
@@ -397,6 +428,13 @@ static int enc_item(arena *a, const char *dept, char **v, rows_record *out, char
     it->has_target_kind = has;
     it->target_kind = (Drip__TargetKind)val;
     it->required_qualifications = split_list(a, v[6], &it->n_required_qualifications);
+    if (n > 7) {
+        int has_experts = 0;
+        uint32_t experts = 0;
+        TRY(count("experts", v[7], &has_experts, &experts, why));
+        it->has_experts = has_experts;
+        it->experts = experts;
+    }
     out->record = it;
     return DRIP_OK;
 }
@@ -457,7 +495,7 @@ int rows_encode(const rows_format *f, arena *a, const char *dept, char **fields,
     case F_DEPARTMENT: return enc_department(a, fields, n, out, why);
     case F_ENTERPRISE: return enc_target(a, fields, n, out, why);
     case F_INSPECTOR: return enc_inspector(a, dept, fields, out, why);
-    case F_ITEM: return enc_item(a, dept, fields, out, why);
+    case F_ITEM: return enc_item(a, dept, fields, n, out, why);
     case F_CALENDAR: return enc_calendar_day(a, fields, out, why);
     }
     why_set(why, "unknown format");

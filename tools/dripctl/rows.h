@@ -7,8 +7,10 @@
  *
  *   region      code,name,level,parent[,custom]
  *               level province|city|county; parent empty for provinces; custom 0|1
- *   department  code,region,name[,active]
- *               active 0|1, empty = 1
+ *   department  code,region,name[,active,draws_teams,parent_dept,neighbour_depts]
+ *               active 0|1, empty = 1; draws_teams 0|1 (the matcher draws standing teams), empty =
+ *               absent; parent_dept a department code; neighbour_depts ';'-separated codes (the
+ *               matcher's fallback pools, in order)
  *   enterprise  uscc,name,kind,region,industry,ownership,registered_capital,established,status,
  *               credit_class,tags[,project_code,registering_authority,supervising_depts]
  *               kind enterprise|individual|cooperative|project (or 企业|个体工商户|农民专业合作社|
@@ -20,11 +22,12 @@
  *   inspector   id,name,region,cert_no,cert_expiry,qualifications,expert,team,active,recusals
  *               dept = the sender's department; region empty = the department's region;
  *               qualifications and recusals (USCCs) ';'-separated; expert 0|1; active 0|1, empty = 1
- *   item        code,name,level,legal_basis,methods,target_kind,required_qualifications
+ *   item        code,name,level,legal_basis,methods,target_kind,required_qualifications[,experts]
  *               dept = the sender's department; level 一般|重点 (general|key); methods ';'-separated
  *               (现场检查|书面检查|网络检查|抽样检验|委托专业机构核查|信息比对|实地核查 or on_site|
  *               documentary|online|sampling|expert_agency|info_comparison|field_verification);
- *               target_kind as for enterprise; required_qualifications ';'-separated
+ *               target_kind as for enterprise; required_qualifications ';'-separated; experts a
+ *               whole number (0..5, judged by the registry): experts the matcher adds per form
  *   calendar    date,name,kind
  *               kind off|workday (休|班); rows are grouped into one CalendarYear per schedule year:
  *               the date's year, except that 元旦 days dated in December belong to the next year

@@ -24,8 +24,9 @@ static int call(ctl_ctx *c, const cli_common *o, const char *area, const char *v
     *out = protobuf_c_message_unpack(desc, NULL, raw_len, raw);
     free(raw);
     if (!*out)
-        return cli_undecodable(desc->short_name,
-                               strncmp(area, "samp", 4) == 0 ? "drip-sampler" : "drip-planner");
+        return cli_undecodable(desc->short_name, strncmp(area, "samp", 4) == 0    ? "drip-sampler"
+                                                 : strncmp(area, "match", 5) == 0 ? "drip-matcher"
+                                                                                  : "drip-planner");
     return CTL_EXIT_OK;
 }
 
@@ -187,6 +188,139 @@ int svc_confirm(ctl_ctx *c, const cli_common *o, const char *task_code,
     rc = reply_error(r->has_error, r->error, r->error_message);
     if (rc != CTL_EXIT_OK) {
         drip__confirm_reply__free_unpacked(r, NULL);
+        return rc;
+    }
+    *out = r;
+    return CTL_EXIT_OK;
+}
+
+/* ------------------------------------------------------------------------------------------------
+ * drip-matcher
+ * ---------------------------------------------------------------------------------------------- */
+
+/* A MatchQuery for `task` with a fresh envelope (env and plan are the caller's storage). */
+static void match_query(ctl_ctx *c, const char *task, Drip__Envelope *env, char msg_id[37],
+                        char plan[64], Drip__MatchQuery *q)
+{
+    envelope_new_id(msg_id);
+    envelope_fill(env, msg_id, NULL, c->dept, c->region);
+    drip__match_query__init(q);
+    q->header = env;
+    q->task_code = (char *)split_task(task, plan, 64);
+    q->plan_code = plan[0] ? plan : NULL;
+}
+
+int svc_match_get(ctl_ctx *c, const cli_common *o, const char *task, const char *uscc,
+                  uint32_t offset, uint32_t limit, Drip__MatchReply **out)
+{
+    char msg_id[37], plan[64];
+    Drip__Envelope env;
+    Drip__MatchQuery q;
+    match_query(c, task, &env, msg_id, plan, &q);
+    q.uscc = (char *)uscc;
+    q.has_offset = offset != 0;
+    q.offset = offset;
+    q.has_limit = limit != 0;
+    q.limit = limit;
+    ProtobufCMessage *m = NULL;
+    int rc = call(c, o, "match.cmd", "match_get", &q.base, &drip__match_reply__descriptor, &m);
+    if (rc != CTL_EXIT_OK) return rc;
+    Drip__MatchReply *r = (Drip__MatchReply *)m;
+    rc = reply_error(r->has_error, r->error, r->error_message);
+    if (rc == CTL_EXIT_OK && !r->run) {
+        fprintf(stderr, "dripctl: not_found: task %s has not been matched yet\n", task);
+        rc = CTL_EXIT_NOT_FOUND;
+    }
+    if (rc != CTL_EXIT_OK) {
+        drip__match_reply__free_unpacked(r, NULL);
+        return rc;
+    }
+    *out = r;
+    return CTL_EXIT_OK;
+}
+
+int svc_match_pool(ctl_ctx *c, const cli_common *o, const char *task, svc_lines_fn fn, void *arg)
+{
+    char *after = NULL; /* malloc'd copy of the previous page's `next` */
+    int rc = CTL_EXIT_OK;
+    for (;;) {
+        char msg_id[37], plan[64];
+        Drip__Envelope env;
+        Drip__MatchQuery q;
+        match_query(c, task, &env, msg_id, plan, &q);
+        q.after = after;
+        ProtobufCMessage *m = NULL;
+        rc = call(c, o, "match.cmd", "match_pool", &q.base, &drip__pool_page__descriptor, &m);
+        if (rc != CTL_EXIT_OK) break;
+        Drip__PoolPage *p = (Drip__PoolPage *)m;
+        rc = reply_error(p->has_error, p->error, p->error_message);
+        if (rc == CTL_EXIT_OK && p->has_lines && p->lines.len)
+            rc = fn(p->lines.data, p->lines.len, arg);
+        int more = rc == CTL_EXIT_OK && p->next && *p->next;
+        if (more && after && strcmp(p->next, after) <= 0) {
+            /* `next` must move forward, or we would loop forever */
+            fprintf(stderr,
+                    "dripctl: drip-matcher returned a page cursor that does not advance "
+                    "('%s' after '%s'); stopping\n",
+                    p->next, after);
+            rc = CTL_EXIT_REFUSED;
+            more = 0;
+        }
+        if (more) {
+            free(after);
+            after = strdup(p->next);
+            if (!after) abort();
+        }
+        drip__pool_page__free_unpacked(p, NULL);
+        if (!more) break;
+    }
+    free(after);
+    return rc;
+}
+
+int svc_match_report(ctl_ctx *c, const cli_common *o, const char *task, Drip__MatchReport **out)
+{
+    char msg_id[37], plan[64];
+    Drip__Envelope env;
+    Drip__MatchQuery q;
+    match_query(c, task, &env, msg_id, plan, &q);
+    ProtobufCMessage *m = NULL;
+    int rc = call(c, o, "match.cmd", "match_report", &q.base, &drip__match_report__descriptor, &m);
+    if (rc != CTL_EXIT_OK) return rc;
+    Drip__MatchReport *r = (Drip__MatchReport *)m;
+    rc = reply_error(r->has_error, r->error, r->error_message);
+    if (rc == CTL_EXIT_OK && !r->run) {
+        fprintf(stderr, "dripctl: not_found: task %s has not been matched yet\n", task);
+        rc = CTL_EXIT_NOT_FOUND;
+    }
+    if (rc != CTL_EXIT_OK) {
+        drip__match_report__free_unpacked(r, NULL);
+        return rc;
+    }
+    *out = r;
+    return CTL_EXIT_OK;
+}
+
+int svc_match_assign(ctl_ctx *c, const cli_common *o, const char *task, Drip__AssignRequest *req,
+                     Drip__AssignReply **out)
+{
+    char msg_id[37], plan[64];
+    envelope_new_id(msg_id);
+    Drip__Envelope env;
+    envelope_fill(&env, msg_id, NULL, c->dept, c->region);
+    req->header = &env;
+    req->task_code = (char *)split_task(task, plan, sizeof plan);
+    req->plan_code = plan[0] ? plan : NULL;
+    ProtobufCMessage *m = NULL;
+    int rc =
+        call(c, o, "match.cmd", "match_assign", &req->base, &drip__assign_reply__descriptor, &m);
+    req->header = NULL;
+    req->task_code = req->plan_code = NULL; /* they point into `task` and `plan` */
+    if (rc != CTL_EXIT_OK) return rc;
+    Drip__AssignReply *r = (Drip__AssignReply *)m;
+    rc = reply_error(r->has_error, r->error, r->error_message);
+    if (rc != CTL_EXIT_OK) {
+        drip__assign_reply__free_unpacked(r, NULL);
         return rc;
     }
     *out = r;

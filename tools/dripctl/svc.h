@@ -1,10 +1,11 @@
-/* svc.h — typed request/reply with drip-planner and drip-sampler (proto/drip/planner.proto,
- * sampler.proto): fill the envelope from the identity, pack, send with retries (cli_call), unpack,
+/* svc.h — typed request/reply with drip-planner, drip-sampler and drip-matcher
+ * (proto/drip/planner.proto, sampler.proto, matcher.proto): fill the envelope from the identity, pack, send with retries (cli_call), unpack,
  * and turn a reply error into an exit status (printed). */
 #ifndef DRIPCTL_SVC_H
 #define DRIPCTL_SVC_H
 
 #include "cli.h"
+#include "drip/matcher.pb-c.h"
 #include "drip/planner.pb-c.h"
 #include "drip/sampler.pb-c.h"
 
@@ -34,5 +35,22 @@ int svc_population(ctl_ctx *c, const cli_common *o, const char *task_code, uint3
 /* confirm: one ConfirmRequest (1..1000 decisions; dept filled from the identity). */
 int svc_confirm(ctl_ctx *c, const cli_common *o, const char *task_code,
                 Drip__DeptDecision **decisions, size_t n, Drip__ConfirmReply **out);
+
+/* Task arguments below are "TASK" or "PLAN/TASK" (split here into task_code and plan_code). */
+
+/* match_get: the run and one page of forms (offset = seq - 1 of the first; limit 0 = the
+ * matcher's default); uscc non-NULL: only that target's form. */
+int svc_match_get(ctl_ctx *c, const cli_common *o, const char *task, const char *uscc,
+                  uint32_t offset, uint32_t limit, Drip__MatchReply **out);
+
+/* match_pool: calls fn for every page's lines, in order, following `next`. */
+int svc_match_pool(ctl_ctx *c, const cli_common *o, const char *task, svc_lines_fn fn, void *arg);
+
+/* match_report: the fairness report. */
+int svc_match_report(ctl_ctx *c, const cli_common *o, const char *task, Drip__MatchReport **out);
+
+/* match_assign: req's header, task_code and plan_code are set here (from `task`). */
+int svc_match_assign(ctl_ctx *c, const cli_common *o, const char *task, Drip__AssignRequest *req,
+                     Drip__AssignReply **out);
 
 #endif
