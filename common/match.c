@@ -638,7 +638,9 @@ static void caps_compute(match *m)
             if (!strcmp(m->forms[j].region, p->region)) nr++;
         size_t l0 = 0, lall = 0, e0 = 0, eall = 0;
         if (md->teams) {
+            /* teams that can never field k members do not share the load */
             for (size_t j = 0; j < p->nt; j++) {
+                if (p->t[j].nmembers < md->required) continue;
                 lall++;
                 if (p->t[j].tier == 0) l0++;
             }

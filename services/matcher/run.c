@@ -21,6 +21,12 @@
 #include "matcher.h"
 #include "status.h"
 
+/* qsort with a NULL base is undefined even for n = 0 */
+static void sort(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *))
+{
+    if (n > 1) qsort(base, n, size, cmp);
+}
+
 /* ---- inspectors of one department -------------------------------------------------------------- */
 
 typedef struct {
@@ -91,7 +97,7 @@ static int dept_load(PGconn *c, const char *code, dept_data *d)
             x->expiry = -1;
     }
     PQclear(r);
-    qsort(d->v, d->n, sizeof *d->v, cmp_insp);
+    sort(d->v, d->n, sizeof *d->v, cmp_insp);
     return DRIP_OK;
 }
 
@@ -238,7 +244,7 @@ static int part_setup(run_ctx *x, part *pt, const char *code)
         pt->nitems = di->n_item_codes;
     }
     if (pt->experts > MATCH_MAX_EXPERTS) pt->experts = MATCH_MAX_EXPERTS;
-    qsort(pt->tags, pt->ntags, sizeof *pt->tags, cmp_str);
+    sort(pt->tags, pt->ntags, sizeof *pt->tags, cmp_str);
     int di = dept_index(x, code);
     if (di == -2) return DRIP_EIO;
     if (di < 0) return DRIP_ETOOLARGE;
@@ -340,7 +346,7 @@ static int pool_build(run_ctx *x, size_t pi_dept, const char *region)
         char **keys = calloc(n ? n : 1, sizeof *keys);
         if (!keys) abort();
         for (size_t i = 0; i < n; i++) keys[i] = (char *)cands[i].key;
-        qsort(keys, n, sizeof *keys, cmp_str);
+        sort(keys, n, sizeof *keys, cmp_str);
         x->pool_keys[pi] = keys;
         x->pool_nkeys[pi] = n;
     }
@@ -385,7 +391,7 @@ static int forms_load(run_ctx *x, const char *fallback_region)
         db_buf_array_elem(&arr, t->uscc);
     }
     db_buf_puts(&arr, "}");
-    qsort(x->forms, x->nforms, sizeof *x->forms, cmp_tform);
+    sort(x->forms, x->nforms, sizeof *x->forms, cmp_tform);
     for (size_t i = 1; i < x->nforms; i++)
         if (!strcmp(x->forms[i].uscc, x->forms[i - 1].uscc)) {
             snprintf(x->why, sizeof x->why, "target %s confirmed twice in the record",
@@ -513,7 +519,7 @@ static int exclusions_add(run_ctx *x, unsigned *recused, unsigned *rotation)
                 pr[npr++] = (pair_ref){s->p->recusals[r], s->key};
             }
         }
-    qsort(pr, npr, sizeof *pr, cmp_pair_ref);
+    sort(pr, npr, sizeof *pr, cmp_pair_ref);
     int st = DRIP_OK;
     for (size_t i = 0; i < npr && st == DRIP_OK; i++) {
         if (i > 0 && !cmp_pair_ref(&pr[i], &pr[i - 1])) continue;
@@ -900,7 +906,7 @@ static int outputs(run_ctx *x, const char *corr, const char *lines, size_t lines
     }
 
     /* one event per inspector: the forms of this task they are on */
-    qsort(as, nas, sizeof *as, cmp_assignment);
+    sort(as, nas, sizeof *as, cmp_assignment);
     for (size_t i = 0; i < nas && st == DRIP_OK;) {
         size_t j = i;
         while (j < nas && !strcmp(as[j].insp, as[i].insp)) j++;
@@ -968,7 +974,7 @@ static int outputs(run_ctx *x, const char *corr, const char *lines, size_t lines
             if (ineligible(x, pt, &d->v[i]) || (d->v[i].p->has_expert && d->v[i].p->expert)) continue;
             loads[nl++] = match_load(x->mt, d->v[i].key);
         }
-        qsort(loads, nl, sizeof *loads, cmp_uint);
+        sort(loads, nl, sizeof *loads, cmp_uint);
         dr->has_load_min = dr->has_load_median = dr->has_load_max = 1;
         dr->load_min = nl ? loads[0] : 0;
         dr->load_median = nl ? loads[nl / 2] : 0;
@@ -982,7 +988,7 @@ static int outputs(run_ctx *x, const char *corr, const char *lines, size_t lines
         dr->from_neighbours = ps[pd].from_neighbours;
         dr->unstaffed_slots = ps[pd].unstaffed;
         dr->experts_short = ps[pd].experts_short;
-        qsort(ps[pd].pairs, ps[pd].npairs, sizeof *ps[pd].pairs, cmp_str);
+        sort(ps[pd].pairs, ps[pd].npairs, sizeof *ps[pd].pairs, cmp_str);
         unsigned distinct = 0, repeated = 0, maxc = 0;
         for (size_t i = 0; i < ps[pd].npairs;) {
             size_t j = i;
@@ -1133,7 +1139,7 @@ static int run_inner(run_ctx *x, const char *corr)
         for (size_t i = 0; i < t->n_cooperating_depts && nc < MATCH_MAX_DEPTS; i++)
             codes[nc++] = t->cooperating_depts[i];
     }
-    qsort(codes, nc, sizeof *codes, cmp_str);
+    sort(codes, nc, sizeof *codes, cmp_str);
     match_dept md[MATCH_MAX_DEPTS];
     for (size_t i = 0; i < nc; i++) {
         if ((st = part_setup(x, &x->parts[i], codes[i])) != DRIP_OK) {
@@ -1165,7 +1171,7 @@ static int run_inner(run_ctx *x, const char *corr)
         x->forms[i].idx = fi;
         x->regions[i] = x->forms[i].region;
     }
-    qsort(x->regions, x->nforms, sizeof *x->regions, cmp_str);
+    sort(x->regions, x->nforms, sizeof *x->regions, cmp_str);
     size_t nr = 0;
     for (size_t i = 0; i < x->nforms; i++)
         if (nr == 0 || strcmp(x->regions[nr - 1], x->regions[i]) != 0) x->regions[nr++] = x->regions[i];
@@ -1184,7 +1190,7 @@ static int run_inner(run_ctx *x, const char *corr)
         }
     unsigned recused[MATCH_MAX_DEPTS] = {0}, rotation[MATCH_MAX_DEPTS] = {0};
     if ((st = exclusions_add(x, recused, rotation)) != DRIP_OK) return st;
-    qsort(x->xs, x->nxs, sizeof *x->xs, cmp_xrec);
+    sort(x->xs, x->nxs, sizeof *x->xs, cmp_xrec);
     const char *lines;
     size_t lines_len, nlines;
     char digest[65];
