@@ -206,5 +206,39 @@ done
 as_dept "$DEPT" "$REGION" draw show 联202301 --plan "$PLAN" | sed -n '/^selected/,/^participants/p;/^replacements/,/^$/p'
 note "the replacement is pending until the five departments confirm it; the deadline is counted in working days"
 
+# ------------------------------------------------------------------------------------------------------------
+section "16. The replacement is confirmed too: the draw is settled and the matcher draws the inspectors"
+as_dept "$DEPT" "$REGION" draw show 联202301 --plan "$PLAN" --json >"$DEMO/draw-联202301.json"
+REPL=$(python3 -c '
+import json, sys
+rec = json.load(open(sys.argv[1]))
+rec = rec.get("record", rec)
+print(",".join(r["replacement_uscc"] for r in rec.get("replacements", []) if r.get("replacement_uscc")))' \
+    "$DEMO/draw-联202301.json")
+if [[ -n "$REPL" ]]; then
+    for dr in "$DEPT:$REGION" 130102YJJ:130102 130102SWJ:130102 130102RSJ:130102 130100SCJ:130100; do
+        as_dept "${dr%:*}" "${dr#*:}" confirm "$PLAN/联202301" --accept "$REPL" >/dev/null
+    done
+    note "replacement $REPL accepted by the five departments"
+fi
+for _ in $(seq 1 120); do
+    as_dept "$DEPT" "$REGION" match report 联202301 --plan "$PLAN" >/dev/null 2>&1 && break
+    sleep 1
+done
+
+# ------------------------------------------------------------------------------------------------------------
+section "17. 一企一表: one joint form per enterprise, inspectors drawn per department (first two forms)"
+as_dept "$DEPT" "$REGION" match show 联202301 --plan "$PLAN" >"$DEMO/match-联202301.txt" ||
+    fail "match show failed"
+awk '/^form 3 /{exit} {print}' "$DEMO/match-联202301.txt" | head -n 80
+
+# ------------------------------------------------------------------------------------------------------------
+section "18. Fairness report: pools, exclusions, loads, fallbacks, unstaffed slots, pair repetition"
+as_dept "$DEPT" "$REGION" match report 联202301 --plan "$PLAN"
+
+# ------------------------------------------------------------------------------------------------------------
+section "19. Anyone can check the matching: pool digest, seed, forms, every slot recomputed (drip-match-v1)"
+as_dept "$DEPT" "$REGION" match verify 联202301 --plan "$PLAN"
+
 section "Done"
 note "The stack is still running: deploy/dev status · deploy/dev logs registry · deploy/dev down"

@@ -63,6 +63,7 @@ static int streams_setup(planner *p)
     int st = stream_ensure(p, "planner");
     if (st == DRIP_OK) st = stream_ensure(p, "registry");
     if (st == DRIP_OK) st = stream_ensure(p, "sampler");
+    if (st == DRIP_OK) st = stream_ensure(p, "matcher");
     return st;
 }
 
@@ -85,9 +86,10 @@ static void after_commit(void *arg)
 /* The projection of departments, regions and items, and the sampler's outcomes. */
 static int consumers_start(planner *p, regproj_config *proj)
 {
-    char registry[64], sampler[64];
+    char registry[64], sampler[64], matcher[64];
     subject_stream_name(registry, sizeof registry, p->cfg.prefix, "registry");
     subject_stream_name(sampler, sizeof sampler, p->cfg.prefix, "sampler");
+    subject_stream_name(matcher, sizeof matcher, p->cfg.prefix, "matcher");
     bus_consumer_config rc = {.stream = registry, .durable = "planner", .filter_subject = NULL,
                               .max_deliver = 20, .ack_wait_s = 60, .batch = 64};
     int st = consumer_start(&p->registry_in, p->loop, p->bus, p->db, p->metrics, &rc, "planner",
@@ -95,8 +97,16 @@ static int consumers_start(planner *p, regproj_config *proj)
     if (st != DRIP_OK) return st;
     bus_consumer_config sc = {.stream = sampler, .durable = "planner", .filter_subject = NULL,
                               .max_deliver = 20, .ack_wait_s = 60, .batch = 64};
-    return consumer_start(&p->sampler_in, p->loop, p->bus, p->db, p->metrics, &sc, "planner",
-                          planner_sampler_apply, after_commit, p);
+    st = consumer_start(&p->sampler_in, p->loop, p->bus, p->db, p->metrics, &sc, "planner",
+                        planner_sampler_apply, after_commit, p);
+    if (st != DRIP_OK) return st;
+    /* only the run events: forms and assignments are not the planner's business */
+    char filter[SUBJECT_MAX];
+    snprintf(filter, sizeof filter, "%s.evt.matcher.*.*.*.*.matched", p->cfg.prefix);
+    bus_consumer_config mc = {.stream = matcher, .durable = "planner", .filter_subject = filter,
+                              .max_deliver = 20, .ack_wait_s = 60, .batch = 64};
+    return consumer_start(&p->matcher_in, p->loop, p->bus, p->db, p->metrics, &mc, "planner",
+                          planner_matcher_apply, after_commit, p);
 }
 
 static void on_signal(uv_signal_t *s, int signum)
@@ -187,6 +197,7 @@ int main(void)
     bus_destroy(p.bus);
     consumer_destroy(p.registry_in);
     consumer_destroy(p.sampler_in);
+    consumer_destroy(p.matcher_in);
     metrics_destroy(p.metrics);
     uv_close((uv_handle_t *)&sigterm, NULL);
     uv_close((uv_handle_t *)&sigint, NULL);

@@ -44,6 +44,7 @@ typedef struct {
     outbox_relay *relay;
     consumer *registry_in; /* projection of departments, regions and items */
     consumer *sampler_in;  /* draw outcomes that move task states */
+    consumer *matcher_in;  /* TASK_MATCHED: the task moves to MATCHED */
     int inflight;
     int stopping;
     metrics_counter *m_ok, *m_err, *m_replays, *m_internal;
@@ -143,6 +144,8 @@ int task_publish_row(planner_req *q, PGconn *c, const Drip__Plan *plan, task_row
 
 /* sampler.c: a consumer_apply_fn for the sampler stream (arg = planner). */
 int planner_sampler_apply(PGconn *c, const void *data, size_t len, const char *subject, void *arg);
+/* sampler.c: consumer_apply_fn for <PREFIX>_MATCHER (TASK_MATCHED events only). */
+int planner_matcher_apply(PGconn *c, const void *data, size_t len, const char *subject, void *arg);
 
 /* Name of a task state for messages, e.g. "PUBLISHED". */
 const char *task_state_name(int state);

@@ -4,13 +4,16 @@
  *                   (two TASK_STATE events). Parts 2.. of a split record change nothing.
  *   DRAW_REFUSED    the pending order is closed as refused; the task keeps its state (PUBLISHED
  *                   for a first draw) and a TASK_STATE event carries the reason.
- *   DRAW_SETTLED    logged only: the matcher moves the task to MATCHED.
+ *   DRAW_SETTLED    logged only.
+ * and the matcher's (consumed from <PREFIX>_MATCHER, filtered to the run events):
+ *   TASK_MATCHED    the task goes MATCHED (one TASK_STATE event).
  * Events caused here are sent in the plan owner's name, with ids derived from the task and the
  * draw, so a replayed message could never publish a second, different event. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "drip/matcher.pb-c.h"
 #include "log.h"
 #include "planner.h"
 #include "status.h"
@@ -219,5 +222,58 @@ out:
     task_row_free(&o.row);
     if (o.plan) drip__plan__free_unpacked(o.plan, NULL);
     drip__sampler_event__free_unpacked(ev, NULL);
+    return st;
+}
+
+int planner_matcher_apply(PGconn *c, const void *data, size_t len, const char *subject, void *arg)
+{
+    Drip__MatcherEvent *ev = drip__matcher_event__unpack(NULL, len, data);
+    if (!ev) return DRIP_EBADMSG;
+    if (!ev->has_kind || ev->kind != DRIP__MATCHER_EVENT_KIND__TASK_MATCHED || !ev->run ||
+        !ev->task_code || !*ev->task_code) {
+        drip__matcher_event__free_unpacked(ev, NULL);
+        return DRIP_OK;
+    }
+    /* the state helpers take a draw record: the run names the same task and draw */
+    Drip__DrawRecord rec = DRIP__DRAW_RECORD__INIT;
+    rec.task_code = ev->task_code;
+    rec.plan_code = ev->plan_code;
+    Drip__SamplerEvent sev = DRIP__SAMPLER_EVENT__INIT;
+    sev.header = ev->header;
+    outcome o;
+    memset(&o, 0, sizeof o);
+    o.p = arg;
+    o.c = c;
+    o.ev = &sev;
+    int st = outcome_task(&o, &rec);
+    if (st == DRIP_ENOTFOUND) {
+        log_warn("matcher.event", "no task %s of plan %s (from %s); ignored", ev->task_code,
+                 ev->plan_code ? ev->plan_code : "?", subject);
+        st = DRIP_OK;
+        goto out;
+    }
+    if (st != DRIP_OK) goto out;
+    int s = o.row.state;
+    if (s != DRIP__TASK_STATE__DRAWN && s != DRIP__TASK_STATE__CONFIRMING) {
+        log_info("matcher.matched", "task %s/%s matched; state %s unchanged", o.row.plan_code,
+                 o.row.code, task_state_name(s));
+        goto out;
+    }
+    PGresult *t = db_query(c, "SELECT (extract(epoch FROM now()) * 1000)::bigint", 0, NULL, &st);
+    if (!t) goto out;
+    o.now_ms = strtoll(PQgetvalue(t, 0, 0), NULL, 10);
+    PQclear(t);
+    char reason[160], tag[48];
+    snprintf(reason, sizeof reason, "%u forms matched (%u slots unstaffed)", ev->run->forms,
+             ev->run->unstaffed_slots);
+    st = outcome_set_state(&o, DRIP__TASK_STATE__MATCHED);
+    if (st == DRIP_OK)
+        st = store_task_log(c, o.row.id, DRIP__TASK_STATE__MATCHED, "matched", reason, "MATCHER");
+    snprintf(tag, sizeof tag, "draw%u:matched", ev->run->draw_no);
+    if (st == DRIP_OK) st = outcome_emit(&o, tag, reason);
+out:
+    task_row_free(&o.row);
+    if (o.plan) drip__plan__free_unpacked(o.plan, NULL);
+    drip__matcher_event__free_unpacked(ev, NULL);
     return st;
 }
