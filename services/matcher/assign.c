@@ -49,7 +49,7 @@ static int refuse(job *j, int st)
     r.error = drip_status_to_wire(st);
     r.error_message = j->why;
     free(j->reply);
-    j->reply = matcher_pack(&r.base, &j->reply_len);
+    j->reply = service_pack(&r.base, &j->reply_len);
     return DRIP_OK;
 }
 
@@ -200,7 +200,7 @@ static int assign_tx(PGconn *c, void *arg)
     slot->unstaffed = slot->short_by > 0;
     f->version = f->version + 1;
     size_t blen;
-    uint8_t *body = matcher_pack(&f->base, &blen);
+    uint8_t *body = service_pack(&f->base, &blen);
     char ver[16];
     snprintf(ver, sizeof ver, "%u", f->version);
     const char *uv[4] = {key, q->uscc, ver, (const char *)body};
@@ -277,7 +277,7 @@ static int assign_tx(PGconn *c, void *arg)
         rep.has_error = 1;
         rep.form = f;
         free(j->reply);
-        j->reply = matcher_pack(&rep.base, &j->reply_len);
+        j->reply = service_pack(&rep.base, &j->reply_len);
         int ist = inbox_record(c, "matcher.assign", j->inbox_id, j->reply, j->reply_len);
         st = ist < 0 ? ist : ist == 1 ? DRIP_OK : DRIP_EAGAIN;
         j->emitted = st == DRIP_OK;

@@ -13,31 +13,6 @@
 #include "matcher.h"
 #include "status.h"
 
-uint8_t *matcher_pack(const ProtobufCMessage *msg, size_t *len)
-{
-    *len = protobuf_c_message_get_packed_size(msg);
-    uint8_t *p = malloc(*len ? *len : 1);
-    if (!p) abort();
-    protobuf_c_message_pack(msg, p);
-    return p;
-}
-
-char *matcher_strdup(const char *s)
-{
-    if (!s) return NULL;
-    char *d = strdup(s);
-    if (!d) abort();
-    return d;
-}
-
-int32_t matcher_day_cst(int64_t ms)
-{
-    int64_t t = ms + 8LL * 3600 * 1000;
-    int64_t d = t / 86400000LL;
-    if (t % 86400000LL < 0) d--;
-    return (int32_t)d;
-}
-
 int matcher_event_add(matcher *m, outbox_batch *b, const char *task_key, const char *region,
                       const char *dept, const char *what, const char *tail, const char *corr,
                       Drip__MatcherEvent *ev)
@@ -66,7 +41,7 @@ int matcher_event_add(matcher *m, outbox_batch *b, const char *task_key, const c
     envelope_fill(&hdr, id, corr, "MATCHER", "000000");
     ev->header = &hdr;
     size_t len;
-    uint8_t *payload = matcher_pack(&ev->base, &len);
+    uint8_t *payload = service_pack(&ev->base, &len);
     ev->header = NULL;
     if ((int64_t)len > m->cfg.max_payload) {
         log_error("event.size", "event %s is %zu bytes, over DRIP_MAX_PAYLOAD", id, len);

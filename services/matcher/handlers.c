@@ -9,49 +9,17 @@
 #include "envelope.h"
 #include "log.h"
 #include "matcher.h"
+#include "service.h"
 #include "status.h"
 
 int matcher_is_operator(const matcher *m, const char *dept)
 {
-    size_t n = strlen(dept);
-    for (const char *p = m->operators; p && *p;) {
-        const char *end = strchr(p, ',');
-        size_t len = end ? (size_t)(end - p) : strlen(p);
-        if (len == n && !strncmp(p, dept, n)) return 1;
-        p = end ? end + 1 : NULL;
-    }
-    return 0;
+    return service_is_operator(m->operators, dept);
 }
 
 int matcher_sender_check(matcher *m, PGconn *c, const subject_parts *sp, char *why, size_t cap)
 {
-    if (matcher_is_operator(m, sp->dept)) {
-        if (strcmp(sp->region, "000000") != 0) {
-            snprintf(why, cap, "operator %s must send with region 000000", sp->dept);
-            return DRIP_EFORBIDDEN;
-        }
-        return DRIP_OK;
-    }
-    int st;
-    Drip__Change *ch = regproj_get(c, DRIP__RECORD_KIND__KIND_DEPARTMENT, sp->dept, &st);
-    if (!ch) {
-        if (st != DRIP_ENOTFOUND) return st;
-        snprintf(why, cap, "department %s is not registered", sp->dept);
-        return DRIP_EDEPT;
-    }
-    const Drip__Department *d = ch->department;
-    if (!d || !d->region || strcmp(d->region, sp->region) != 0) {
-        snprintf(why, cap, "department %s belongs to region %s, not %s", sp->dept,
-                 d && d->region ? d->region : "?", sp->region);
-        st = DRIP_EFORBIDDEN;
-    } else if (d->has_active && !d->active) {
-        snprintf(why, cap, "department %s is inactive", sp->dept);
-        st = DRIP_EFORBIDDEN;
-    } else {
-        st = DRIP_OK;
-    }
-    drip__change__free_unpacked(ch, NULL);
-    return st;
+    return service_sender_check(c, m->operators, sp, why, cap);
 }
 
 void matcher_reply_error(matcher *m, const bus_msg *msg, const char *verb, const char *corr,
@@ -67,7 +35,7 @@ void matcher_reply_error(matcher *m, const bus_msg *msg, const char *verb, const
     r.error = drip_status_to_wire(status);
     r.error_message = (char *)text;
     size_t len;
-    uint8_t *buf = matcher_pack(&r.base, &len);
+    uint8_t *buf = service_pack(&r.base, &len);
     bus_respond(m->bus, msg, buf, len);
     free(buf);
     log_info("request.rejected", "subject=%s verb=%s error=%s reason=%s", bus_msg_subject(msg),

@@ -27,6 +27,7 @@
 #include "metrics.h"
 #include "outbox.h"
 #include "regproj.h"
+#include "service.h"
 #include "subject.h"
 
 #define MATCHER_MAX_INFLIGHT 64
@@ -78,13 +79,10 @@ int matcher_run(matcher *m, PGconn *c, const char *task_key, const Drip__DrawRec
                 const char *corr);
 
 /* events.c */
-uint8_t *matcher_pack(const ProtobufCMessage *msg, size_t *len);
 /* Adds a MatcherEvent to a batch (msg id "matcher-<16 hex of SHA-256(task_key)>-<tail>"). */
 int matcher_event_add(matcher *m, outbox_batch *b, const char *task_key, const char *region,
                       const char *dept, const char *what, const char *tail, const char *corr,
                       Drip__MatcherEvent *ev);
-char *matcher_strdup(const char *s); /* abort on OOM; NULL stays NULL */
-int32_t matcher_day_cst(int64_t ms);
 
 /* handlers.c */
 int matcher_serve(matcher *m);

@@ -27,7 +27,7 @@ Drip__Task *matcher_task_load(PGconn *c, const char *key, int *st)
 static int store_task(PGconn *c, const char *key, const Drip__Task *t, int cancelled)
 {
     size_t len;
-    uint8_t *body = matcher_pack(&t->base, &len);
+    uint8_t *body = service_pack(&t->base, &len);
     char version[16];
     snprintf(version, sizeof version, "%u", t->version);
     const char *v[4] = {key, version, cancelled ? "t" : "f", (const char *)body};

@@ -49,7 +49,7 @@ static int reply_error(query *q, int st)
     r.has_error = 1;
     r.error = drip_status_to_wire(st);
     r.error_message = q->why;
-    q->reply = matcher_pack(&r.base, &q->reply_len);
+    q->reply = service_pack(&r.base, &q->reply_len);
     return DRIP_OK;
 }
 
@@ -142,13 +142,13 @@ static int get_tx(PGconn *c, void *arg)
             rep.n_forms = take;
             rep.has_next_offset = 1;
             rep.next_offset = n > limit ? offset + limit : 0;
-            q->reply = matcher_pack(&rep.base, &q->reply_len);
+            q->reply = service_pack(&rep.base, &q->reply_len);
             /* a page that does not fit: fewer forms per page */
             while ((int64_t)q->reply_len > q->m->cfg.max_payload && rep.n_forms > 1) {
                 free(q->reply);
                 rep.n_forms /= 2;
                 rep.next_offset = offset + (uint32_t)rep.n_forms;
-                q->reply = matcher_pack(&rep.base, &q->reply_len);
+                q->reply = service_pack(&rep.base, &q->reply_len);
             }
         }
         for (size_t i = 0; i < take; i++)
@@ -214,7 +214,7 @@ static int pool_work(PGconn *c, query *q)
         rep.lines.data = lines + start;
         rep.lines.len = pos - start;
         rep.next = next ? next : "";
-        q->reply = matcher_pack(&rep.base, &q->reply_len);
+        q->reply = service_pack(&rep.base, &q->reply_len);
         free(next);
     }
     free(lines);
@@ -264,7 +264,7 @@ static int report_work(PGconn *c, query *q)
         rep->header = &hdr;
         rep->has_error = 1;
         rep->error = 0;
-        q->reply = matcher_pack(&rep->base, &q->reply_len);
+        q->reply = service_pack(&rep->base, &q->reply_len);
         rep->header = NULL;
     }
     PQclear(r);

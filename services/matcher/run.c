@@ -386,7 +386,7 @@ static int forms_load(run_ctx *x, const char *fallback_region)
         if (!t->uscc || !t->has_state || t->state != DRIP__TARGET_DECISION__DECISION_CONFIRMED)
             continue;
         if (draw_key_check(t->uscc) != DRIP_OK) continue;
-        x->forms[x->nforms++].uscc = matcher_strdup(t->uscc);
+        x->forms[x->nforms++].uscc = service_strdup(t->uscc);
         if (arr.len > 1) db_buf_puts(&arr, ",");
         db_buf_array_elem(&arr, t->uscc);
     }
@@ -413,16 +413,16 @@ static int forms_load(run_ctx *x, const char *fallback_region)
     for (int i = 0; i < PQntuples(r); i++) {
         tform *f = form_find(x, PQgetvalue(r, i, 0));
         if (!f) continue;
-        f->name = matcher_strdup(PQgetvalue(r, i, 1));
+        f->name = service_strdup(PQgetvalue(r, i, 1));
         if (codes_region_syntax(PQgetvalue(r, i, 2), NULL) == DRIP_OK)
-            f->region = matcher_strdup(PQgetvalue(r, i, 2));
+            f->region = service_strdup(PQgetvalue(r, i, 2));
     }
     PQclear(r);
     size_t unknown = 0;
     for (size_t i = 0; i < x->nforms; i++) {
-        if (!x->forms[i].name) x->forms[i].name = matcher_strdup("");
+        if (!x->forms[i].name) x->forms[i].name = service_strdup("");
         if (!x->forms[i].region) {
-            x->forms[i].region = matcher_strdup(fallback_region);
+            x->forms[i].region = service_strdup(fallback_region);
             unknown++;
         }
     }
@@ -454,7 +454,7 @@ static const char *matcher_strdup_keep(run_ctx *x, const char *s)
         x->keep = realloc(x->keep, x->ckeep * sizeof *x->keep);
         if (!x->keep) abort();
     }
-    return x->keep[x->nkeep++] = matcher_strdup(s);
+    return x->keep[x->nkeep++] = service_strdup(s);
 }
 
 static int exclude(run_ctx *x, size_t form, size_t pd, const char *key, int reason)
@@ -878,7 +878,7 @@ static int outputs(run_ctx *x, const char *corr, const char *lines, size_t lines
             slots[pd].n_exclusions = ne;
         }
         size_t blen;
-        uint8_t *body = matcher_pack(&form.base, &blen);
+        uint8_t *body = service_pack(&form.base, &blen);
         db_buf_copy_text(&frows, x->task_key);
         db_buf_puts(&frows, "\t");
         db_buf_copy_text(&frows, f->uscc);
@@ -1045,8 +1045,8 @@ static int outputs(run_ctx *x, const char *corr, const char *lines, size_t lines
     /* store: run row, forms, members, events */
     if (st == DRIP_OK) {
         size_t hl, rl;
-        uint8_t *head = matcher_pack(&run.base, &hl);
-        uint8_t *rb = matcher_pack(&rep.base, &rl);
+        uint8_t *head = service_pack(&run.base, &hl);
+        uint8_t *rb = service_pack(&rep.base, &rl);
         char dn[16];
         snprintf(dn, sizeof dn, "%u", rec->draw_no);
         const char *v[5] = {x->task_key, dn, (const char *)head, (const char *)rb, lines};
