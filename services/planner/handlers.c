@@ -8,6 +8,7 @@
 #include "envelope.h"
 #include "log.h"
 #include "planner.h"
+#include "service.h"
 #include "status.h"
 
 /* The verb is the last subject token, so it cannot contain a dot: plan_create, not plan.create. */
@@ -22,14 +23,7 @@ static const planner_verb VERBS[] = {
 
 int planner_is_operator(const planner *p, const char *dept)
 {
-    size_t n = strlen(dept);
-    for (const char *s = p->operators; s && *s;) {
-        const char *end = strchr(s, ',');
-        size_t len = end ? (size_t)(end - s) : strlen(s);
-        if (len == n && !strncmp(s, dept, n)) return 1;
-        s = end ? end + 1 : NULL;
-    }
-    return 0;
+    return service_is_operator(p->operators, dept);
 }
 
 void planner_reply_error(planner *p, const bus_msg *m, const char *corr, int status,

@@ -7,18 +7,12 @@
 #include "envelope.h"
 #include "log.h"
 #include "registry.h"
+#include "service.h"
 #include "status.h"
 
 int registry_is_operator(const registry *r, const char *dept)
 {
-    size_t n = strlen(dept);
-    for (const char *p = r->operators; p && *p;) {
-        const char *end = strchr(p, ',');
-        size_t len = end ? (size_t)(end - p) : strlen(p);
-        if (len == n && !strncmp(p, dept, n)) return 1;
-        p = end ? end + 1 : NULL;
-    }
-    return 0;
+    return service_is_operator(r->operators, dept);
 }
 
 void registry_reply_error(registry *r, const bus_msg *m, const char *verb, const char *corr,
