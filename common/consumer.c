@@ -170,3 +170,43 @@ void consumer_destroy(consumer *c)
     free(c->queue);
     free(c);
 }
+
+static long long info_field(const char *txt, const char *name)
+{
+    char pat[64];
+    snprintf(pat, sizeof pat, "\"%s\":", name);
+    const char *p = strstr(txt, pat);
+    if (!p) return -1;
+    p += strlen(pat);
+    while (*p == ' ')
+        p++;
+    char *end;
+    long long v = strtoll(p, &end, 10);
+    return end == p ? -1 : v;
+}
+
+int consumer_caught_up(bus *b, const char *stream, const char *durable, char *why, size_t cap)
+{
+    char subj[256];
+    snprintf(subj, sizeof subj, "$JS.API.CONSUMER.INFO.%s.%s", stream, durable);
+    void *reply = NULL;
+    size_t len = 0;
+    int st = bus_request(b, subj, "", 0, 5000, &reply, &len);
+    if (st != DRIP_OK) {
+        snprintf(why, cap, "consumer info %s/%s: %s", stream, durable, drip_status_name(st));
+        return 0;
+    }
+    char *txt = malloc(len + 1);
+    if (!txt) abort();
+    memcpy(txt, reply, len);
+    txt[len] = '\0';
+    free(reply);
+    long long pending = info_field(txt, "num_pending");
+    long long unacked = info_field(txt, "num_ack_pending");
+    int ok = !strstr(txt, "\"error\"") && pending == 0 && unacked == 0;
+    if (!ok)
+        snprintf(why, cap, "%s consumer %s: %lld pending, %lld unacknowledged", stream, durable,
+                 pending, unacked);
+    free(txt);
+    return ok;
+}

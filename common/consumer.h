@@ -28,6 +28,11 @@ int consumer_start(consumer **out, uv_loop_t *loop, bus *b, db_pool *db, metrics
                    consumer_after_fn after, void *arg);
 /* Messages applied so far (for health / tests). */
 unsigned long consumer_applied(const consumer *c);
+/* 1 when the durable consumer `durable` of `stream` has nothing pending and nothing unacknowledged
+ * (JetStream consumer info, asked through the $JS.API request subject), else 0 with the reason in
+ * why. Blocking (up to 5 s): call it on a worker thread. A daemon uses it before work that must
+ * see every change another stream already holds (e.g. the registry before a draw or a matching). */
+int consumer_caught_up(bus *b, const char *stream, const char *durable, char *why, size_t cap);
 /* Frees; call after bus_destroy (which stops delivery) and after pending db work finished. */
 void consumer_destroy(consumer *c);
 

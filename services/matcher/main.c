@@ -11,6 +11,9 @@
  *   DRIP_HTTP_PORT (default 19104), DRIP_MAX_PAYLOAD, DRIP_LOG_LEVEL
  *   DRIP_MATCHER_OPERATORS     operator department codes, comma-separated (default "OPS")
  *   DRIP_MATCHER_DB_POOL       database connections (default 6)
+ *   DRIP_MATCHER_CATCHUP_WAIT_MS
+ *                              how long a settlement waits for the registry and planner projections
+ *                              to catch up before it is put back and retried (20000)
  *   DRIP_MATCHER_ACK_WAIT_S    JetStream ack wait of the sampler consumer: longer than the longest
  *                              run; after a crash the settlement comes back after it (600)
  *   DRIP_STREAM_REPLICAS       JetStream replicas of the matcher stream (default 1)
@@ -149,6 +152,7 @@ int main(void)
     cfg_common_load(&m.cfg, 19104);
     log_init("matcher", log_level_parse(m.cfg.log_level, LOG_INFO));
     m.operators = cfg_str("DRIP_MATCHER_OPERATORS", "OPS");
+    m.catchup_wait_ms = cfg_int("DRIP_MATCHER_CATCHUP_WAIT_MS", 20000, 0, 600000);
     if (strchr(m.cfg.prefix, '.') || !*m.cfg.prefix) {
         log_error("matcher.config", "DRIP_PREFIX must be one subject token");
         return 2;

@@ -41,7 +41,8 @@ typedef struct matcher matcher;
 struct matcher {
     uv_loop_t *loop;
     cfg_common cfg;
-    const char *operators; /* DRIP_MATCHER_OPERATORS */
+    const char *operators;   /* DRIP_MATCHER_OPERATORS */
+    int64_t catchup_wait_ms; /* DRIP_MATCHER_CATCHUP_WAIT_MS */
     bus *bus;
     db_pool *db;
     metrics *metrics;

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "envelope.h"
 #include "log.h"
 #include "matcher.h"
 #include "status.h"
@@ -69,6 +70,26 @@ static int parts_merge(PGconn *c, const char *key, uint32_t draw_no, uint32_t pa
     return st;
 }
 
+/* The run must see every registry change and task version already on their streams: wait (at
+ * most DRIP_MATCHER_CATCHUP_WAIT_MS) until our registry and planner consumers are caught up;
+ * DRIP_ETIMEOUT puts the settlement back, to be retried. */
+static int wait_caught_up(matcher *m)
+{
+    int64_t give_up = envelope_now_ms() + m->catchup_wait_ms;
+    char why[256] = "";
+    for (;;) {
+        if (atomic_load(&m->stopping)) return DRIP_ETIMEOUT;
+        if (consumer_caught_up(m->bus, m->reg_stream, "matcher", why, sizeof why) &&
+            consumer_caught_up(m->bus, m->plan_stream, "matcher", why, sizeof why))
+            return DRIP_OK;
+        if (envelope_now_ms() >= give_up) {
+            log_info("match.wait", "projections not caught up (%s); the settlement is retried", why);
+            return DRIP_ETIMEOUT;
+        }
+        uv_sleep(200);
+    }
+}
+
 static void parts_free(Drip__SamplerEvent **evs, size_t n)
 {
     for (size_t i = 0; evs && i < n; i++)
@@ -111,9 +132,9 @@ static int on_settled(matcher *m, PGconn *c, const Drip__SamplerEvent *ev, const
     Drip__DrawRecord merged;
     int complete;
     st = parts_merge(c, key, rec->draw_no, parts, &evs, &merged, &complete);
+    if (st == DRIP_OK && complete) st = wait_caught_up(m);
     if (st == DRIP_OK && complete) {
         st = matcher_run(m, c, key, &merged, ev->header ? ev->header->msg_id : NULL);
-        free(merged.selected);
         if (st == DRIP_OK) {
             const char *dv[2] = {key, dn};
             r = db_query(c, "DELETE FROM settle_part WHERE task_key = $1 AND draw_no = $2::int", 2,
@@ -121,6 +142,7 @@ static int on_settled(matcher *m, PGconn *c, const Drip__SamplerEvent *ev, const
             PQclear(r);
         }
     }
+    if (complete) free(merged.selected);
     parts_free(evs, parts);
     return st;
 }
