@@ -140,6 +140,8 @@ struct match {
     int ran;
 };
 
+static void pool_free(pool *p);
+
 static char *xstrdup(const char *s)
 {
     char *r = strdup(s ? s : "");
@@ -158,7 +160,9 @@ int match_create(match **out, const char *seed, const char *task, const match_de
             strchr(depts[i].dept, ':') || depts[i].required > MATCH_MAX_REQUIRED ||
             depts[i].experts > MATCH_MAX_EXPERTS)
             return DRIP_EVALUE;
-        if (depts[i].required == 0 && !depts[i].teams) return DRIP_EVALUE;
+        if (depts[i].required == 0) return DRIP_EVALUE;
+        /* departments in byte order of their code, each once: the order slots are drawn in */
+        if (i > 0 && strcmp(depts[i - 1].dept, depts[i].dept) >= 0) return DRIP_EVALUE;
     }
     match *m = calloc(1, sizeof *m);
     if (!m) return DRIP_ENOMEM;
@@ -193,20 +197,7 @@ int match_create(match **out, const char *seed, const char *task, const match_de
 void match_destroy(match *m)
 {
     if (!m) return;
-    for (size_t i = 0; i < m->npools; i++) {
-        pool *p = &m->pools[i];
-        for (size_t j = 0; j < p->n; j++) {
-            free(p->c[j].key);
-            free(p->c[j].team);
-        }
-        for (size_t j = 0; j < p->nt; j++) {
-            free(p->t[j].key);
-            free(p->t[j].members);
-        }
-        free(p->c);
-        free(p->t);
-        free(p->region);
-    }
+    for (size_t i = 0; i < m->npools; i++) pool_free(&m->pools[i]);
     free(m->pools);
     for (size_t i = 0; i < m->nforms; i++) {
         form *f = &m->forms[i];
@@ -306,7 +297,36 @@ static int teams_build(match *m, pool *p)
     return DRIP_OK;
 }
 
+static int pool_add(match *m, size_t dept, const char *region, const match_cand *cands, size_t n);
+
+static void pool_free(pool *p)
+{
+    for (size_t j = 0; j < p->n; j++) {
+        free(p->c[j].key);
+        free(p->c[j].team);
+    }
+    for (size_t j = 0; j < p->nt; j++) {
+        free(p->t[j].key);
+        free(p->t[j].members);
+    }
+    free(p->c);
+    free(p->t);
+    free(p->region);
+    memset(p, 0, sizeof *p);
+}
+
 int match_pool_add(match *m, size_t dept, const char *region, const match_cand *cands, size_t n)
+{
+    size_t before = m->npools;
+    int st = pool_add(m, dept, region, cands, n);
+    if (st < 0 && m->npools != before) { /* drop the partial pool: nothing of it remains */
+        pool_free(&m->pools[before]);
+        m->npools = before;
+    }
+    return st;
+}
+
+static int pool_add(match *m, size_t dept, const char *region, const match_cand *cands, size_t n)
 {
     if (m->ran || dept >= m->ndepts || !text_ok(region, 0)) return DRIP_EVALUE;
     if (smap_get(&m->poolmap, pool_key(m, m->depts[dept].dept, region), UINT32_MAX) != UINT32_MAX)

@@ -62,13 +62,15 @@ typedef struct {
 
 typedef struct match match;
 
-/* seed: 64 lower-case hex; task: the bare task code. DRIP_OK, DRIP_EVALUE or DRIP_ENOMEM. */
+/* seed: 64 lower-case hex; task: the bare task code; depts in byte order of their code (the order
+ * their slots are drawn in), each once, required >= 1. DRIP_OK, DRIP_EVALUE or DRIP_ENOMEM. */
 int match_create(match **out, const char *seed, const char *task, const match_dept *depts,
                  size_t ndepts);
 void match_destroy(match *m);
 
 /* Adds the pool of (depts[dept], region). Candidates in any order; a key listed twice in one tier
- * is an error (DRIP_ECONFLICT). Returns the pool's index (>= 0) or a negative status. */
+ * is an error (DRIP_ECONFLICT). Returns the pool's index (>= 0) or a negative status (and then
+ * nothing of the pool was added). */
 int match_pool_add(match *m, size_t dept, const char *region, const match_cand *cands, size_t n);
 
 /* Adds a form (target key and region). Returns its index (in the order of adding) or a negative

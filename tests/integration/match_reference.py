@@ -61,7 +61,7 @@ def match(seed, task, depts, pool_lines, forms):
                     size[(t, team_key(k, tm))] = size.get((t, team_key(k, tm)), 0) + 1
             big = {(t, tk) for (t, tk), n in size.items() if n >= dd["required"]}  # can field k members
             tier0 = {tk for t, tk in big if t == 0}
-            every = {tk for t, tk in big}
+            every = big  # a team counts once per tier it appears in
         else:
             tier0 = [k for t, k, e, _ in lines if not e and t == 0]
             every = [k for t, k, e, _ in lines if not e]
