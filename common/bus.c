@@ -109,10 +109,20 @@ struct bus {
     int draining;  /* inside the async callback (loop thread only) */
     int destroyed; /* bus_destroy ran while draining: the drain frees */
     uint64_t perm_seq;
+    atomic_ulong async_failures; /* async publishes that failed (bus_js_publish_many) */
     char last_error[BUS_ERR_MAX];
 };
 
 /* --- small helpers ---------------------------------------------------------------------------- */
+
+/* nats.c thread: an async publish failed; bus_js_publish_many sees the count change. */
+static void bus_on_pub_err(jsCtx *js, jsPubAckErr *pae, void *closure)
+{
+    (void)js;
+    (void)pae; /* the message is destroyed by nats.c after this returns */
+    bus *b = closure;
+    atomic_fetch_add(&b->async_failures, 1);
+}
 
 static char *bus_strdup(const char *s)
 {
@@ -471,7 +481,12 @@ int bus_create(bus **out, uv_loop_t *loop, const bus_options *o)
         return s == NATS_NO_MEMORY ? DRIP_ENOMEM : DRIP_EIO;
     }
 
-    s = natsConnection_JetStream(&b->js, b->nc, NULL);
+    jsOptions jo;
+    jsOptions_Init(&jo);
+    jo.PublishAsync.ErrHandler = bus_on_pub_err;
+    jo.PublishAsync.ErrHandlerClosure = b;
+    jo.PublishAsync.MaxPending = 4096;
+    s = natsConnection_JetStream(&b->js, b->nc, &jo);
     if (s != NATS_OK) {
         log_error("bus.connect", "cannot create JetStream context: %s", nats_err_text(s));
         b->closing = 1;
@@ -950,6 +965,42 @@ int bus_js_publish(bus *b, const char *subject, const void *data, size_t len, co
     }
     if (duplicate) *duplicate = pa->Duplicate ? 1 : 0;
     jsPubAck_Destroy(pa);
+    return DRIP_OK;
+}
+
+int bus_js_publish_many(bus *b, const bus_js_msg *msgs, size_t n, int timeout_ms)
+{
+    if (b == NULL || timeout_ms <= 0) return DRIP_EVALUE;
+    unsigned long failures = atomic_load(&b->async_failures);
+    natsStatus s = NATS_OK;
+    for (size_t i = 0; i < n && s == NATS_OK; i++) {
+        if (msgs[i].len > INT_MAX) return DRIP_ETOOLARGE;
+        natsMsg *nm = NULL;
+        s = natsMsg_Create(&nm, msgs[i].subject, NULL, msgs[i].data, (int)msgs[i].len);
+        if (s == NATS_OK && msgs[i].msg_id && msgs[i].msg_id[0])
+            s = natsMsgHeader_Set(nm, "Nats-Msg-Id", msgs[i].msg_id);
+        if (s == NATS_OK) s = js_PublishMsgAsync(b->js, &nm, NULL); /* takes nm on success */
+        if (nm) natsMsg_Destroy(nm);
+    }
+    jsPubOptions po;
+    jsPubOptions_Init(&po);
+    po.MaxWait = timeout_ms;
+    /* wait for the acks of what went out, even after a failure (nothing left in flight) */
+    natsStatus w = js_PublishAsyncComplete(b->js, &po);
+    if (s == NATS_OK) s = w;
+    if (s != NATS_OK) {
+        if (w == NATS_TIMEOUT) {
+            /* drop what is still pending: it is retried as a whole by the caller */
+            natsMsgList pending = {0};
+            if (js_PublishAsyncGetPendingList(&pending, b->js) == NATS_OK) natsMsgList_Destroy(&pending);
+        }
+        return bus_fail(b, s, "js publish (pipelined)");
+    }
+    if (atomic_load(&b->async_failures) != failures) {
+        bus_set_error(b, "%lu pipelined publish(es) refused by JetStream",
+                      atomic_load(&b->async_failures) - failures);
+        return DRIP_EIO;
+    }
     return DRIP_OK;
 }
 

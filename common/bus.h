@@ -96,6 +96,19 @@ int bus_stream_info(bus *b, const char *stream, uint64_t *msgs, uint64_t *last_s
 int bus_js_publish(bus *b, const char *subject, const void *data, size_t len, const char *msg_id,
                    int timeout_ms, int *duplicate);
 
+/* One message of a pipelined publish. */
+typedef struct {
+    const char *subject, *msg_id;
+    const void *data;
+    size_t len;
+} bus_js_msg;
+
+/* Publishes n messages without waiting for each ack (pipelined, JetStream async publish), then waits
+ * at most timeout_ms for all acks. DRIP_OK only when every message was acknowledged; otherwise the
+ * caller must treat all n as unpublished and retry them (Nats-Msg-Id makes the retry harmless).
+ * One caller at a time per bus (it waits for every async publish of the bus). [blocking] */
+int bus_js_publish_many(bus *b, const bus_js_msg *msgs, size_t n, int timeout_ms);
+
 typedef struct {
     const char *stream;
     const char *durable;        /* durable consumer name, created with js_AddConsumer if absent */

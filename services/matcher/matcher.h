@@ -35,6 +35,7 @@
 #define MATCHER_PAGE_FORMS 2000
 #define MATCHER_PAGE_LINES 50000
 #define MATCHER_WHY 1024
+#define MATCHER_FLUSH_FORMS 2000 /* forms per COPY chunk of a run's output */
 
 typedef struct matcher matcher;
 

@@ -720,6 +720,28 @@ static void dept_pool_fill(run_ctx *x, size_t pd, Drip__DeptPool *p, char **tier
     p->note = pt->note;
 }
 
+/* Writes the rows and events gathered so far (COPY) and empties the buffers: a run streams its
+ * output in chunks, so memory does not grow with the number of forms. */
+static int rows_flush(PGconn *c, db_buf *frows, db_buf *mrows, outbox_batch *ob)
+{
+    int st = DRIP_OK;
+    if (frows->len) {
+        st = db_copy_begin(c, "COPY form (task_key, uscc, seq, version, body) FROM STDIN");
+        if (st == DRIP_OK) st = db_copy_put(c, frows->data, frows->len);
+        if (st == DRIP_OK) st = db_copy_end(c);
+    }
+    if (st == DRIP_OK && mrows->len) {
+        st = db_copy_begin(c, "COPY form_member (task_key, uscc, dept, inspector, role, source)"
+                              " FROM STDIN");
+        if (st == DRIP_OK) st = db_copy_put(c, mrows->data, mrows->len);
+        if (st == DRIP_OK) st = db_copy_end(c);
+    }
+    if (st == DRIP_OK) st = outbox_batch_flush(c, ob);
+    db_buf_reset(frows);
+    db_buf_reset(mrows);
+    return st;
+}
+
 static int outputs(run_ctx *x, const char *corr, const char *lines, size_t lines_len,
                    size_t nlines, const char *digest, unsigned *recused, unsigned *rotation)
 {
@@ -903,6 +925,8 @@ static int outputs(run_ctx *x, const char *corr, const char *lines, size_t lines
             free(exs[pd]);
             free(exp_[pd]);
         }
+        if (st == DRIP_OK && (seq0 + 1) % MATCHER_FLUSH_FORMS == 0)
+            st = rows_flush(x->c, &frows, &mrows, &ob);
     }
 
     /* one event per inspector: the forms of this task they are on */
@@ -1061,15 +1085,7 @@ static int outputs(run_ctx *x, const char *corr, const char *lines, size_t lines
         free(head);
         free(rb);
     }
-    if (st == DRIP_OK) st = db_copy_begin(x->c, "COPY form (task_key, uscc, seq, version, body) FROM STDIN");
-    if (st == DRIP_OK) st = db_copy_put(x->c, frows.data, frows.len);
-    if (st == DRIP_OK) st = db_copy_end(x->c);
-    if (st == DRIP_OK)
-        st = db_copy_begin(x->c, "COPY form_member (task_key, uscc, dept, inspector, role, source)"
-                                 " FROM STDIN");
-    if (st == DRIP_OK) st = db_copy_put(x->c, mrows.data, mrows.len);
-    if (st == DRIP_OK) st = db_copy_end(x->c);
-    if (st == DRIP_OK) st = outbox_batch_flush(x->c, &ob);
+    if (st == DRIP_OK) st = rows_flush(x->c, &frows, &mrows, &ob);
     if (st == DRIP_OK) {
         metrics_counter_inc(m->m_runs, 1);
         metrics_counter_inc(m->m_forms, x->nforms);
