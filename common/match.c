@@ -101,6 +101,8 @@ typedef struct {
     team *t;
     size_t nt;
     unsigned cap, ecap;
+    unsigned *pl; /* per cand: forms drawn from this pool (compared with the cap) */
+    unsigned *tl; /* per team: the same */
     int max_tier;
 } pool;
 
@@ -311,6 +313,8 @@ static void pool_free(pool *p)
     }
     free(p->c);
     free(p->t);
+    free(p->pl);
+    free(p->tl);
     free(p->region);
     memset(p, 0, sizeof *p);
 }
@@ -365,6 +369,9 @@ static int pool_add(match *m, size_t dept, const char *region, const match_cand 
             return DRIP_ECONFLICT;
     int st = teams_build(m, p);
     if (st != DRIP_OK) return st;
+    p->pl = calloc(p->n ? p->n : 1, sizeof *p->pl);
+    p->tl = calloc(p->nt ? p->nt : 1, sizeof *p->tl);
+    if (!p->pl || !p->tl) return DRIP_ENOMEM;
     if (smap_get(&m->poolmap, pool_key(m, m->depts[dept].dept, region), (uint32_t)(m->npools - 1)) ==
         UINT32_MAX)
         return DRIP_ENOMEM;
@@ -590,7 +597,7 @@ static int draw_individuals(match *m, const form *f, size_t d, pool *p, match_sl
             cand *c = &p->c[i];
             if (c->tier != tier || c->expert != expert) continue;
             unsigned load = m->load[c->uid];
-            if (load >= cap || is_on(o, c->uid) || excluded(f, d, c->key)) continue;
+            if (p->pl[i] >= cap || is_on(o, c->uid) || excluded(f, d, c->key)) continue;
             ranked r = {.idx = i, .load = load};
             if (unit_ticket(m, c->key, r.t) != DRIP_OK) return DRIP_EINTERNAL;
             best_insert(best, &nb, need, &r);
@@ -601,6 +608,7 @@ static int draw_individuals(match *m, const form *f, size_t d, pool *p, match_sl
                           best[i].t) != DRIP_OK)
                 return DRIP_ENOMEM;
             m->load[c->uid]++;
+            p->pl[best[i].idx]++;
             if (o->n == sizeof o->uid / sizeof o->uid[0]) return DRIP_ETOOLARGE;
             o->uid[o->n++] = c->uid;
         }
@@ -618,7 +626,7 @@ static int draw_team(match *m, const form *f, size_t d, pool *p, match_slot *s, 
         ranked best[1];
         for (size_t i = 0; i < p->nt; i++) {
             team *t = &p->t[i];
-            if (t->tier != tier || m->load[t->uid] >= p->cap) continue;
+            if (t->tier != tier || p->tl[i] >= p->cap) continue;
             unsigned usable = 0;
             for (size_t j = 0; j < t->nmembers; j++) {
                 cand *c = &p->c[t->members[j]];
@@ -641,6 +649,7 @@ static int draw_team(match *m, const form *f, size_t d, pool *p, match_slot *s, 
             o->uid[o->n++] = c->uid;
         }
         m->load[t->uid]++;
+        p->tl[best[0].idx]++;
         *missing = 0;
         return DRIP_OK;
     }

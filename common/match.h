@@ -8,7 +8,8 @@
  *   form order  ascending SHA-256(seed ":" task ":" uscc)
  *   rank        (load, SHA-256(seed ":" task ":" uscc ":" D ":" unit)) ascending, unit = "DEPT/ID"
  *               or a team "DEPT/#TEAM"
- *   cap         ceil(N_R * k / L) per pool (D, R); N_R forms of region R, L tier-0 units
+ *   cap         ceil(N_R * k / L) per pool (D, R); N_R forms of region R, L tier-0 units; a unit
+ *               is drawn from one pool at most cap times (its load over the task ranks it)
  *
  * Usage: match_create; match_pool_add for every (dept, region) pool with its candidates;
  * match_form_add for every form (with its exclusions); match_run; read match_slot_get per

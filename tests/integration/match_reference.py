@@ -72,7 +72,8 @@ def match(seed, task, depts, pool_lines, forms):
         n = n_region.get(r, 0)
         caps[(d, r)] = (-(-n * k // big_l), -(-n * dd["experts"] // big_le) if dd["experts"] else 0)
 
-    load = {}
+    load = {}   # task-wide: forms a unit is on (ranks candidates)
+    drawn = {}  # per pool line (D, R, tier, unit): times drawn from that pool (checked against the cap)
     out = []
     ordered = sorted(forms, key=lambda f: sha(seed, task, f["uscc"]))
     for seq, f in enumerate(ordered, 1):
@@ -93,11 +94,12 @@ def match(seed, task, depts, pool_lines, forms):
                         break
                     cands = sorted((load.get(k, 0), rank(k), k, tm) for t, k, e, tm in pool
                                    if t == tier and e == expert and k not in excluded
-                                   and k not in on_form and load.get(k, 0) < cap)
+                                   and k not in on_form and drawn.get((d, f["region"], t, k), 0) < cap)
                     for ld, tk, k, tm in cands[:need]:
                         picks.append((k, EXPERT if expert else MEMBER, tier, ld, tk.hex(), tm))
                         on_form.add(k)
                         units.append(k)
+                        drawn[(d, f["region"], tier, k)] = drawn.get((d, f["region"], tier, k), 0) + 1
                     need -= len(cands[:need])
                 return need
 
@@ -109,7 +111,7 @@ def match(seed, task, depts, pool_lines, forms):
                         if t == tier and not e and tm:
                             teams.setdefault(team_key(k, tm), []).append(k)
                     usable = sorted((load.get(tk, 0), rank(tk), tk, sorted(ms)) for tk, ms in teams.items()
-                                    if load.get(tk, 0) < cap and
+                                    if drawn.get((d, f["region"], tier, tk), 0) < cap and
                                     len([m for m in ms if m not in excluded and m not in on_form]) >= dd["required"])
                     if usable:
                         ld, tt, tk, ms = usable[0]
@@ -119,6 +121,7 @@ def match(seed, task, depts, pool_lines, forms):
                                 on_form.add(k)
                                 units.append(k)
                         units.append(tk)
+                        drawn[(d, f["region"], tier, tk)] = drawn.get((d, f["region"], tier, tk), 0) + 1
                         short_by = 0
                         break
             else:

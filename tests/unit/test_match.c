@@ -91,8 +91,8 @@ static void add_forms(match *m, const tscen *s)
 
 /* a tiny key -> load table */
 typedef struct {
-    char key[32][64];
-    unsigned load[32];
+    char key[128][64];
+    unsigned load[128];
     size_t n;
 } loads;
 
@@ -100,7 +100,7 @@ static unsigned *load_of(loads *l, const char *key)
 {
     for (size_t i = 0; i < l->n; i++)
         if (!strcmp(l->key[i], key)) return &l->load[i];
-    assert_true(l->n < 32);
+    assert_true(l->n < 128);
     snprintf(l->key[l->n], sizeof l->key[0], "%s", key);
     l->load[l->n] = 0;
     return &l->load[l->n++];
@@ -129,7 +129,9 @@ static void dept_order(const tscen *s, size_t *ord)
 /* Replays the documented rules over the results of a run (see the file comment). */
 static void check_run(const match *m, const tscen *s)
 {
-    loads l = {.n = 0};
+    static loads l, drawn; /* task-wide loads; times drawn per pool line (pool|tier|unit) */
+    memset(&l, 0, sizeof l);
+    memset(&drawn, 0, sizeof drawn);
     size_t ord[MATCH_MAX_DEPTS];
     dept_order(s, ord);
     assert_int_equal(match_form_count(m), s->nf);
@@ -173,7 +175,10 @@ static void check_run(const match *m, const tscen *s)
                 rank_of(s->uscc[fi], md->dept, unit, t);
                 assert_memory_equal(p->ticket, t, 32);
                 assert_int_equal(p->load, *load_of(&l, unit));
-                assert_true(p->load < match_pool_cap(m, sl->pool, p->role == MATCH_ROLE_EXPERT));
+                char pk[64];
+                snprintf(pk, sizeof pk, "%d|%d|%.50s", sl->pool, p->tier, unit);
+                assert_true(*load_of(&drawn, pk) <
+                            match_pool_cap(m, sl->pool, p->role == MATCH_ROLE_EXPERT));
                 if (p->role == MATCH_ROLE_MEMBER) {
                     assert_int_equal(nexp, 0); /* members first */
                     nmem++;
@@ -188,13 +193,22 @@ static void check_run(const match *m, const tscen *s)
                 assert_int_equal(nmem + sl->short_by, md->required);
             assert_true(nexp <= md->experts);
             assert_int_equal(sl->experts_short, nexp < md->experts);
-            /* loads are updated after the slot */
-            for (size_t i = 0; i < sl->npicks; i++)
+            /* loads are updated after the slot; a pool line counts each time it is drawn */
+            char pk[64];
+            for (size_t i = 0; i < sl->npicks; i++) {
                 (*load_of(&l, sl->picks[i].key))++;
+                if (!team) {
+                    snprintf(pk, sizeof pk, "%d|%d|%.50s", sl->pool, sl->picks[i].tier,
+                             sl->picks[i].key);
+                    (*load_of(&drawn, pk))++;
+                }
+            }
             if (team && sl->npicks) {
                 char unit[64];
                 team_unit(&sl->picks[0], unit);
                 (*load_of(&l, unit))++;
+                snprintf(pk, sizeof pk, "%d|%d|%.50s", sl->pool, sl->picks[0].tier, unit);
+                (*load_of(&drawn, pk))++;
             }
         }
     }
@@ -404,8 +418,9 @@ static void test_shared_parent_once_per_form(void **state)
     }
     match_destroy(m);
 
-    /* p1 in the pools of two regions, cap 1 each (1 form, k 1, L 1): TGT02 (processed first) takes
-     * him, and TGT01 may not, although he is not on TGT01 */
+    /* p1 in the pools of two regions, cap 1 each (1 form, k 1, L 1): the cap counts per pool, so
+     * TGT02 (processed first) takes him from 130104's pool and TGT01 from 130102's; his task-wide
+     * load (2) only ranks him */
     match_dept d1[] = {{SCJ, 1, 0, 0}};
     const char *uscc2[] = {"TGT01", "TGT02"}, *reg2[] = {"130102", "130104"};
     tscen s2 = {d1, 1, uscc2, reg2, 2, NULL, 0};
@@ -418,8 +433,10 @@ static void test_shared_parent_once_per_form(void **state)
     assert_int_equal(match_pool_cap(m, p0, 0), 1);
     assert_int_equal(match_form_seq(m, 1), 1);
     assert_string_equal(match_slot_get(m, 1, 0)->picks[0].key, "130000SCJ/p1");
-    assert_int_equal(match_slot_get(m, 0, 0)->short_by, 1);
-    assert_int_equal(match_load(m, "130000SCJ/p1"), 1);
+    assert_int_equal(match_slot_get(m, 0, 0)->short_by, 0);
+    assert_string_equal(match_slot_get(m, 0, 0)->picks[0].key, "130000SCJ/p1");
+    assert_int_equal(match_slot_get(m, 0, 0)->picks[0].load, 1);
+    assert_int_equal(match_load(m, "130000SCJ/p1"), 2);
     match_destroy(m);
 }
 
@@ -597,7 +614,7 @@ static const char REF_POOL[] =
     "130100TJJ,130104,1,130000SCJ/p1,-,\n"
     "130100TJJ,130104,1,130000SCJ/px,E,\n";
 #define REF_POOL_DIGEST "d774bff6bcfc99b141b856f7c0198b91aac335774d1ad543ef0acbface3b9d07"
-#define REF_TRANSCRIPT_SHA256 "759702b32beda08983c4be80fba5b72f5e6340f443ae05e64654c57e84709eac"
+#define REF_TRANSCRIPT_SHA256 "6120e3259a4b3afe4520fa7d5bd7cebc26dfed9016b9bd8e71f96b819bd2b1cd"
 static const char *const REF_CAPS[] = {
     /* dept region cap expert_cap */
     "130100SCJ 130102 4 8", "130100SCJ 130104 4 4", "130100TJJ 130102 8 8", "130100TJJ 130104 2 4"};
@@ -610,10 +627,10 @@ static const char *const REF_FORMS[] = {
     "6 TGT02 130100SCJ: 130100SCJ/a2,130100SCJ/a3,E:130100SCJ/x1 | 130100TJJ: 130100TJJ/t1,E:130000SCJ/px",
     "7 TGT01 130100SCJ: 130100SCJ/a1,130100SCJ/c1,E:130100SCJ/x1 | 130100TJJ: 130100TJJ/t1,E:130000SCJ/px",
     "8 TGT05 130100SCJ: 130100SCJ/a2,130100SCJ/c1,E:130100SCJ/x1 | 130100TJJ: 130100TJJ/t1,E:130000SCJ/px",
-    "9 TGT12 130100SCJ: 130100SCJ/b1,130000SCJ/p1 eshort | 130100TJJ:  short=1 eshort",
-    "10 TGT07 130100SCJ: 130100SCJ/a3,130100SCJ/a1 eshort | 130100TJJ: 130100TJJ/t1 eshort",
-    "11 TGT06 130100SCJ: 130100SCJ/b1,130000SCJ/p1 eshort | 130100TJJ:  short=1 eshort",
-    "12 TGT04 130100SCJ: 130000SCJ/p1,130100ZJJ/n2 eshort | 130100TJJ: 130100TJJ/t1 eshort",
+    "9 TGT12 130100SCJ: 130100SCJ/b1,130100SCJ/c1,E:130100SCJ/x1 | 130100TJJ: 130100TJJ/t1,E:130000SCJ/px",
+    "10 TGT07 130100SCJ: 130100SCJ/a3,130100SCJ/a1,E:130100SCJ/x1 | 130100TJJ: 130100TJJ/t1,E:130000SCJ/px",
+    "11 TGT06 130100SCJ: 130100SCJ/b1,130100SCJ/c1,E:130100SCJ/x1 | 130100TJJ: 130100TJJ/t1,E:130000SCJ/px",
+    "12 TGT04 130100SCJ: 130100SCJ/c1,130000SCJ/p1,E:130100SCJ/x1 | 130100TJJ: 130100TJJ/t1,E:130000SCJ/px",
 };
 /* clang-format on */
 
