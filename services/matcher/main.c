@@ -214,12 +214,11 @@ int main(void)
              m.cfg.http_host, m.cfg.http_port);
     uv_run(loop, UV_RUN_DEFAULT);
 
-    /* 5. orderly stop: finish in-flight work and the relay round while the bus is up */
+    /* 5. orderly stop: the relay finishes its current round only (a backlog waits in the outbox
+     *    for the next start), in-flight work finishes while the bus is up */
     uv_timer_stop(&m.start_timer);
-    while (m.inflight > 0 || db_pool_pending(m.db) > 0)
-        uv_run(loop, UV_RUN_ONCE);
     outbox_relay_destroy(m.relay);
-    while (db_pool_pending(m.db) > 0)
+    while (m.inflight > 0 || db_pool_pending(m.db) > 0)
         uv_run(loop, UV_RUN_ONCE);
     bus_destroy(m.bus);
     consumer_destroy(m.reg_consumer);
