@@ -42,7 +42,7 @@ as_dept() {
     shift 2
     pwvar="DRIP_PW_$code"
     [[ -n "${!pwvar:-}" ]] || fail "no credentials for department $code in .drip/env"
-    printf '%s$ [as %s, region %s] dripctl %s%s\n' "$D" "$code" "$region" "$*" "$R"
+    printf '%s$ [as %s, region %s] dripctl %s%s\n' "$D" "$code" "$region" "$*" "$R" >&2
     DRIP_NATS_USER="$code" DRIP_NATS_PASSWORD="${!pwvar}" DRIP_DEPT="$code" DRIP_REGION="$region" "$CTL" "$@"
 }
 
@@ -160,11 +160,12 @@ fi
 
 # ------------------------------------------------------------------------------------------------------------
 section "11. The other departments of the joint plan push their items and inspectors"
+seed=11
 for dr in 130102YJJ:130102 130102SWJ:130102 130102RSJ:130102 130100SCJ:130100; do
-    d=${dr%:*}; r=${dr#*:}
+    d=${dr%:*}; r=${dr#*:}; seed=$((seed + 1))
     "$CTL" gen items --dept "$d" --count 3 -o "$DEMO/items-$d.csv" 2>/dev/null
     as_dept "$d" "$r" registry import --kind item "$DEMO/items-$d.csv"
-    "$CTL" gen inspectors --count 40 --dept "$d" --region "$r" -o "$DEMO/inspectors-$d.csv" 2>/dev/null
+    "$CTL" gen inspectors --count 40 --dept "$d" --region "$r" --seed "$seed" -o "$DEMO/inspectors-$d.csv" 2>/dev/null
     as_dept "$d" "$r" registry import --kind inspector "$DEMO/inspectors-$d.csv"
 done
 
@@ -203,7 +204,7 @@ rest=$(IFS=,; echo "${DRAWN[*]:1}")
 for dr in 130102YJJ:130102 130102SWJ:130102 130102RSJ:130102 130100SCJ:130100; do
     as_dept "${dr%:*}" "${dr#*:}" confirm "$PLAN/联202301" --accept "$rest"
 done
-as_dept "$DEPT" "$REGION" draw show 联202301 --plan "$PLAN" | sed -n '/^selected/,/^participants/p;/^replacements/,/^$/p'
+as_dept "$DEPT" "$REGION" draw show 联202301 --plan "$PLAN" | sed -n '/^selected/,/^decisions/p' | grep -v '^decisions'
 note "the replacement is pending until the five departments confirm it; the deadline is counted in working days"
 
 # ------------------------------------------------------------------------------------------------------------
@@ -239,6 +240,8 @@ as_dept "$DEPT" "$REGION" match report 联202301 --plan "$PLAN"
 # ------------------------------------------------------------------------------------------------------------
 section "19. Anyone can check the matching: pool digest, seed, forms, every slot recomputed (drip-match-v1)"
 as_dept "$DEPT" "$REGION" match verify 联202301 --plan "$PLAN"
+note "the planner moved the task on when the matcher reported the run:"
+as_dept "$DEPT" "$REGION" plan show "$PLAN" 2>/dev/null | grep -E 'CODE|联202301'
 
 section "Done"
 note "The stack is still running: deploy/dev status · deploy/dev logs registry · deploy/dev down"
