@@ -52,6 +52,9 @@ def test_show_count_versions_as_of():
         r0 = rows[7]
         shown = json.loads(s.dripctl("registry", "show", r0["uscc"]).stdout)
         assert shown["version"] == 1 and shown["target"]["name"] == r0["name"], shown
+        # --as-of has whole seconds: the first version must be a second older than t_before, and the
+        # second a second younger (a target created in the same second as t_before was missed)
+        time.sleep(1.2)
         t_before = time.time()
         time.sleep(1.2)
         g = s.path("one.csv")

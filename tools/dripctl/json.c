@@ -180,3 +180,35 @@ void json_finish(json_writer *w)
     w->count[0] = 0;
     w->after_key = 0;
 }
+
+void json_kv_str(json_writer *w, const char *k, const char *v)
+{
+    json_key(w, k);
+    json_string(w, v);
+}
+
+void json_kv_opt_uint(json_writer *w, const char *k, int has, uint64_t v)
+{
+    json_key(w, k);
+    if (has)
+        json_uint(w, v);
+    else
+        json_null(w);
+}
+
+void json_kv_opt_bool(json_writer *w, const char *k, int has, int v)
+{
+    json_key(w, k);
+    if (has)
+        json_bool(w, v);
+    else
+        json_null(w);
+}
+
+void json_kv_str_list(json_writer *w, const char *k, char **v, size_t n)
+{
+    json_key(w, k);
+    json_begin_array(w);
+    for (size_t i = 0; i < n; i++) json_string(w, v[i]);
+    json_end_array(w);
+}

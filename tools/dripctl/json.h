@@ -37,6 +37,12 @@ void json_null(json_writer *w);
 /* Ends the top-level value with a newline (call once per document / JSON line). */
 void json_finish(json_writer *w);
 
+/* "key": value pairs; the opt_ forms write null when the field is absent (has = 0). */
+void json_kv_str(json_writer *w, const char *k, const char *v);
+void json_kv_opt_uint(json_writer *w, const char *k, int has, uint64_t v);
+void json_kv_opt_bool(json_writer *w, const char *k, int has, int v);
+void json_kv_str_list(json_writer *w, const char *k, char **v, size_t n);
+
 /* Writes `s` escaped (without the quotes) to f. Exposed for tests and ad-hoc output. */
 void json_write_escaped(FILE *f, const char *s);
 

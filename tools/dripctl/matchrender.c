@@ -65,30 +65,6 @@ int match_reason_parse(const char *s, int *v)
  * JSON
  * ---------------------------------------------------------------------------------------------- */
 
-static void str(json_writer *w, const char *k, const char *v)
-{
-    json_key(w, k);
-    json_string(w, v);
-}
-
-static void opt_uint(json_writer *w, const char *k, int has, uint64_t v)
-{
-    json_key(w, k);
-    if (has)
-        json_uint(w, v);
-    else
-        json_null(w);
-}
-
-static void opt_bool(json_writer *w, const char *k, int has, int v)
-{
-    json_key(w, k);
-    if (has)
-        json_bool(w, v);
-    else
-        json_null(w);
-}
-
 static void opt_word(json_writer *w, const char *k, int has, const char *name, int v)
 {
     json_key(w, k);
@@ -109,21 +85,12 @@ static void time_ms(json_writer *w, const char *k, int has, int64_t ms)
     json_key(w, k);
     if (!has) {
         json_null(w);
-        str(w, key, NULL);
+        json_kv_str(w, key, NULL);
         return;
     }
     json_int(w, ms);
     ctl_format_time(ms, iso);
-    str(w, key, iso);
-}
-
-static void str_list(json_writer *w, const char *k, char **v, size_t n)
-{
-    json_key(w, k);
-    json_begin_array(w);
-    for (size_t i = 0; i < n; i++)
-        json_string(w, v[i]);
-    json_end_array(w);
+    json_kv_str(w, key, iso);
 }
 
 static void uint_list(json_writer *w, const char *k, const uint32_t *v, size_t n)
@@ -138,38 +105,38 @@ static void uint_list(json_writer *w, const char *k, const uint32_t *v, size_t n
 static void pool_json(json_writer *w, const Drip__DeptPool *p)
 {
     json_begin_object(w);
-    str(w, "dept", p->dept);
-    opt_uint(w, "required", p->has_required, p->required);
-    opt_uint(w, "experts_required", p->has_experts_required, p->experts_required);
-    opt_bool(w, "teams", p->has_teams, p->teams);
-    opt_uint(w, "cap", p->has_cap, p->cap);
-    opt_uint(w, "expert_cap", p->has_expert_cap, p->expert_cap);
-    str_list(w, "tier_depts", p->tier_depts, p->n_tier_depts);
+    json_kv_str(w, "dept", p->dept);
+    json_kv_opt_uint(w, "required", p->has_required, p->required);
+    json_kv_opt_uint(w, "experts_required", p->has_experts_required, p->experts_required);
+    json_kv_opt_bool(w, "teams", p->has_teams, p->teams);
+    json_kv_opt_uint(w, "cap", p->has_cap, p->cap);
+    json_kv_opt_uint(w, "expert_cap", p->has_expert_cap, p->expert_cap);
+    json_kv_str_list(w, "tier_depts", p->tier_depts, p->n_tier_depts);
     uint_list(w, "tier_sizes", p->tier_sizes, p->n_tier_sizes);
-    str_list(w, "required_tags", p->required_tags, p->n_required_tags);
-    opt_uint(w, "inspectors", p->has_inspectors, p->inspectors);
-    opt_uint(w, "inactive", p->has_inactive, p->inactive);
-    opt_uint(w, "cert_expired", p->has_cert_expired, p->cert_expired);
-    opt_uint(w, "unqualified", p->has_unqualified, p->unqualified);
-    str(w, "note", p->note);
+    json_kv_str_list(w, "required_tags", p->required_tags, p->n_required_tags);
+    json_kv_opt_uint(w, "inspectors", p->has_inspectors, p->inspectors);
+    json_kv_opt_uint(w, "inactive", p->has_inactive, p->inactive);
+    json_kv_opt_uint(w, "cert_expired", p->has_cert_expired, p->cert_expired);
+    json_kv_opt_uint(w, "unqualified", p->has_unqualified, p->unqualified);
+    json_kv_str(w, "note", p->note);
     json_end_object(w);
 }
 
 void render_match_run_json(json_writer *w, const Drip__MatchRun *r)
 {
     json_begin_object(w);
-    str(w, "task_code", r->task_code);
-    str(w, "plan_code", r->plan_code);
-    opt_uint(w, "draw_no", r->has_draw_no, r->draw_no);
-    str(w, "algorithm", r->algorithm);
-    str(w, "seed", r->seed);
-    str(w, "pool_digest", r->pool_digest);
-    opt_uint(w, "pool_lines", r->has_pool_lines, r->pool_lines);
-    opt_uint(w, "forms", r->has_forms, r->forms);
-    opt_uint(w, "inspectors_per_check", r->has_inspectors_per_check, r->inspectors_per_check);
-    str(w, "lead_dept", r->lead_dept);
-    opt_uint(w, "unstaffed_slots", r->has_unstaffed_slots, r->unstaffed_slots);
-    opt_uint(w, "direct_assignments", r->has_direct_assignments, r->direct_assignments);
+    json_kv_str(w, "task_code", r->task_code);
+    json_kv_str(w, "plan_code", r->plan_code);
+    json_kv_opt_uint(w, "draw_no", r->has_draw_no, r->draw_no);
+    json_kv_str(w, "algorithm", r->algorithm);
+    json_kv_str(w, "seed", r->seed);
+    json_kv_str(w, "pool_digest", r->pool_digest);
+    json_kv_opt_uint(w, "pool_lines", r->has_pool_lines, r->pool_lines);
+    json_kv_opt_uint(w, "forms", r->has_forms, r->forms);
+    json_kv_opt_uint(w, "inspectors_per_check", r->has_inspectors_per_check, r->inspectors_per_check);
+    json_kv_str(w, "lead_dept", r->lead_dept);
+    json_kv_opt_uint(w, "unstaffed_slots", r->has_unstaffed_slots, r->unstaffed_slots);
+    json_kv_opt_uint(w, "direct_assignments", r->has_direct_assignments, r->direct_assignments);
     time_ms(w, "matched_at_ms", r->has_matched_at_ms, r->matched_at_ms);
     json_key(w, "depts");
     json_begin_array(w);
@@ -182,15 +149,15 @@ void render_match_run_json(json_writer *w, const Drip__MatchRun *r)
 static void inspector_json(json_writer *w, const Drip__FormInspector *p)
 {
     json_begin_object(w);
-    str(w, "inspector", p->inspector);
-    str(w, "name", p->name);
+    json_kv_str(w, "inspector", p->inspector);
+    json_kv_str(w, "name", p->name);
     opt_word(w, "role", p->has_role, match_role_word(p->role), p->role);
     opt_word(w, "source", p->has_source, match_source_word(p->source), p->source);
-    str(w, "team", p->team);
-    str(w, "ticket", p->ticket);
-    opt_uint(w, "load", p->has_load, p->load);
-    str(w, "reason", p->reason);
-    str(w, "assigned_by", p->assigned_by);
+    json_kv_str(w, "team", p->team);
+    json_kv_str(w, "ticket", p->ticket);
+    json_kv_opt_uint(w, "load", p->has_load, p->load);
+    json_kv_str(w, "reason", p->reason);
+    json_kv_str(w, "assigned_by", p->assigned_by);
     time_ms(w, "assigned_at_ms", p->has_assigned_at_ms, p->assigned_at_ms);
     json_end_object(w);
 }
@@ -198,8 +165,8 @@ static void inspector_json(json_writer *w, const Drip__FormInspector *p)
 static void slot_json(json_writer *w, const Drip__DeptSlot *s)
 {
     json_begin_object(w);
-    str(w, "dept", s->dept);
-    str_list(w, "item_codes", s->item_codes, s->n_item_codes);
+    json_kv_str(w, "dept", s->dept);
+    json_kv_str_list(w, "item_codes", s->item_codes, s->n_item_codes);
     json_key(w, "methods");
     json_begin_array(w);
     for (size_t i = 0; i < s->n_methods; i++) {
@@ -210,23 +177,23 @@ static void slot_json(json_writer *w, const Drip__DeptSlot *s)
             json_int(w, s->methods[i]);
     }
     json_end_array(w);
-    opt_uint(w, "required", s->has_required, s->required);
-    opt_uint(w, "experts_required", s->has_experts_required, s->experts_required);
-    opt_bool(w, "teams", s->has_teams, s->teams);
+    json_kv_opt_uint(w, "required", s->has_required, s->required);
+    json_kv_opt_uint(w, "experts_required", s->has_experts_required, s->experts_required);
+    json_kv_opt_bool(w, "teams", s->has_teams, s->teams);
     json_key(w, "inspectors");
     json_begin_array(w);
     for (size_t i = 0; i < s->n_inspectors; i++)
         inspector_json(w, s->inspectors[i]);
     json_end_array(w);
-    opt_bool(w, "unstaffed", s->has_unstaffed, s->unstaffed);
-    opt_uint(w, "short_by", s->has_short_by, s->short_by);
-    opt_bool(w, "experts_short", s->has_experts_short, s->experts_short);
+    json_kv_opt_bool(w, "unstaffed", s->has_unstaffed, s->unstaffed);
+    json_kv_opt_uint(w, "short_by", s->has_short_by, s->short_by);
+    json_kv_opt_bool(w, "experts_short", s->has_experts_short, s->experts_short);
     json_key(w, "exclusions");
     json_begin_array(w);
     for (size_t i = 0; i < s->n_exclusions; i++) {
         const Drip__Exclusion *x = s->exclusions[i];
         json_begin_object(w);
-        str(w, "inspector", x->inspector);
+        json_kv_str(w, "inspector", x->inspector);
         opt_word(w, "reason", x->has_reason, match_reason_word(x->reason), x->reason);
         json_end_object(w);
     }
@@ -237,19 +204,19 @@ static void slot_json(json_writer *w, const Drip__DeptSlot *s)
 void render_match_form_json(json_writer *w, const Drip__Form *f)
 {
     json_begin_object(w);
-    str(w, "task_code", f->task_code);
-    str(w, "plan_code", f->plan_code);
-    opt_uint(w, "seq", f->has_seq, f->seq);
-    str(w, "uscc", f->uscc);
-    str(w, "target_name", f->target_name);
-    str(w, "target_region", f->target_region);
-    str(w, "target_ticket", f->target_ticket);
-    str(w, "lead_dept", f->lead_dept);
-    opt_uint(w, "version", f->has_version, f->version);
-    str(w, "window_start", f->window_start);
-    str(w, "window_end", f->window_end);
-    opt_uint(w, "result_workdays", f->has_result_workdays, f->result_workdays);
-    str(w, "result_due_latest", f->result_due_latest);
+    json_kv_str(w, "task_code", f->task_code);
+    json_kv_str(w, "plan_code", f->plan_code);
+    json_kv_opt_uint(w, "seq", f->has_seq, f->seq);
+    json_kv_str(w, "uscc", f->uscc);
+    json_kv_str(w, "target_name", f->target_name);
+    json_kv_str(w, "target_region", f->target_region);
+    json_kv_str(w, "target_ticket", f->target_ticket);
+    json_kv_str(w, "lead_dept", f->lead_dept);
+    json_kv_opt_uint(w, "version", f->has_version, f->version);
+    json_kv_str(w, "window_start", f->window_start);
+    json_kv_str(w, "window_end", f->window_end);
+    json_kv_opt_uint(w, "result_workdays", f->has_result_workdays, f->result_workdays);
+    json_kv_str(w, "result_due_latest", f->result_due_latest);
     json_key(w, "depts");
     json_begin_array(w);
     for (size_t i = 0; i < f->n_depts; i++)
@@ -276,20 +243,20 @@ void render_match_report_json(json_writer *w, const Drip__MatchReport *r)
             pool_json(w, d->pool);
         else
             json_null(w);
-        opt_uint(w, "load_min", d->has_load_min, d->load_min);
-        opt_uint(w, "load_median", d->has_load_median, d->load_median);
-        opt_uint(w, "load_max", d->has_load_max, d->load_max);
-        opt_uint(w, "recused", d->has_recused, d->recused);
-        opt_uint(w, "rotation", d->has_rotation, d->rotation);
-        opt_uint(w, "from_parent", d->has_from_parent, d->from_parent);
-        opt_uint(w, "from_neighbours", d->has_from_neighbours, d->from_neighbours);
-        opt_uint(w, "direct", d->has_direct, d->direct);
-        opt_uint(w, "unstaffed_slots", d->has_unstaffed_slots, d->unstaffed_slots);
-        opt_uint(w, "experts_short", d->has_experts_short, d->experts_short);
-        opt_uint(w, "pairs", d->has_pairs, d->pairs);
-        opt_uint(w, "repeated_pairs", d->has_repeated_pairs, d->repeated_pairs);
-        opt_uint(w, "max_pair_count", d->has_max_pair_count, d->max_pair_count);
-        str_list(w, "unstaffed_forms", d->unstaffed_forms, d->n_unstaffed_forms);
+        json_kv_opt_uint(w, "load_min", d->has_load_min, d->load_min);
+        json_kv_opt_uint(w, "load_median", d->has_load_median, d->load_median);
+        json_kv_opt_uint(w, "load_max", d->has_load_max, d->load_max);
+        json_kv_opt_uint(w, "recused", d->has_recused, d->recused);
+        json_kv_opt_uint(w, "rotation", d->has_rotation, d->rotation);
+        json_kv_opt_uint(w, "from_parent", d->has_from_parent, d->from_parent);
+        json_kv_opt_uint(w, "from_neighbours", d->has_from_neighbours, d->from_neighbours);
+        json_kv_opt_uint(w, "direct", d->has_direct, d->direct);
+        json_kv_opt_uint(w, "unstaffed_slots", d->has_unstaffed_slots, d->unstaffed_slots);
+        json_kv_opt_uint(w, "experts_short", d->has_experts_short, d->experts_short);
+        json_kv_opt_uint(w, "pairs", d->has_pairs, d->pairs);
+        json_kv_opt_uint(w, "repeated_pairs", d->has_repeated_pairs, d->repeated_pairs);
+        json_kv_opt_uint(w, "max_pair_count", d->has_max_pair_count, d->max_pair_count);
+        json_kv_str_list(w, "unstaffed_forms", d->unstaffed_forms, d->n_unstaffed_forms);
         json_end_object(w);
     }
     json_end_array(w);

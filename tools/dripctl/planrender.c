@@ -11,30 +11,6 @@
  * JSON helpers
  * ---------------------------------------------------------------------------------------------- */
 
-static void str(json_writer *w, const char *k, const char *v)
-{
-    json_key(w, k);
-    json_string(w, v);
-}
-
-static void opt_uint(json_writer *w, const char *k, int has, uint64_t v)
-{
-    json_key(w, k);
-    if (has)
-        json_uint(w, v);
-    else
-        json_null(w);
-}
-
-static void opt_bool(json_writer *w, const char *k, int has, int v)
-{
-    json_key(w, k);
-    if (has)
-        json_bool(w, v);
-    else
-        json_null(w);
-}
-
 /* An enum as its word (the number when this build does not know the value). */
 static void word(json_writer *w, const char *name, int v)
 {
@@ -62,21 +38,12 @@ static void time_ms(json_writer *w, const char *k, int has, int64_t ms)
     snprintf(key, sizeof key, "%.*s", (int)(n > 3 ? n - 3 : n), k);
     if (!has) {
         json_null(w);
-        str(w, key, NULL);
+        json_kv_str(w, key, NULL);
         return;
     }
     json_int(w, ms);
     ctl_format_time(ms, iso);
-    str(w, key, iso);
-}
-
-static void str_list(json_writer *w, const char *k, char **v, size_t n)
-{
-    json_key(w, k);
-    json_begin_array(w);
-    for (size_t i = 0; i < n; i++)
-        json_string(w, v[i]);
-    json_end_array(w);
+    json_kv_str(w, key, iso);
 }
 
 static void enum_list(json_writer *w, const char *k, vocab_table t, const int *v, size_t n)
@@ -95,7 +62,7 @@ static void enum_list(json_writer *w, const char *k, vocab_table t, const int *v
 static void render_scope_json(json_writer *w, const Drip__TargetFilter *f)
 {
     json_begin_object(w);
-    str_list(w, "regions", f->regions, f->n_regions);
+    json_kv_str_list(w, "regions", f->regions, f->n_regions);
     enum_list(w, "kinds", VOCAB_TARGET_KIND, (const int *)f->kinds, f->n_kinds);
     enum_list(w, "statuses", VOCAB_TARGET_STATUS, (const int *)f->statuses, f->n_statuses);
     enum_list(w, "credit_classes", VOCAB_CREDIT_CLASS, (const int *)f->credit_classes,
@@ -111,11 +78,11 @@ static void render_scope_json(json_writer *w, const Drip__TargetFilter *f)
         json_int(w, f->capital_max);
     else
         json_null(w);
-    str(w, "established_before", f->established_before);
-    str(w, "established_after", f->established_after);
-    str_list(w, "industries", f->industries, f->n_industries);
-    str_list(w, "tags_all", f->tags_all, f->n_tags_all);
-    str(w, "owner", f->owner);
+    json_kv_str(w, "established_before", f->established_before);
+    json_kv_str(w, "established_after", f->established_after);
+    json_kv_str_list(w, "industries", f->industries, f->n_industries);
+    json_kv_str_list(w, "tags_all", f->tags_all, f->n_tags_all);
+    json_kv_str(w, "owner", f->owner);
     json_end_object(w);
 }
 
@@ -125,8 +92,8 @@ static void render_items_json(json_writer *w, const Drip__Task *t)
     json_begin_array(w);
     for (size_t i = 0; i < t->n_items; i++) {
         json_begin_object(w);
-        str(w, "dept", t->items[i]->dept);
-        str_list(w, "item_codes", t->items[i]->item_codes, t->items[i]->n_item_codes);
+        json_kv_str(w, "dept", t->items[i]->dept);
+        json_kv_str_list(w, "item_codes", t->items[i]->item_codes, t->items[i]->n_item_codes);
         json_end_object(w);
     }
     json_end_array(w);
@@ -146,7 +113,7 @@ static void render_class_ratios_json(json_writer *w, const Drip__Task *t)
         json_begin_object(w);
         json_key(w, "credit_class");
         word(w, cli_credit_code(cls), cls);
-        opt_uint(w, "ratio_ppm", cr->has_ratio_ppm, cr->ratio_ppm);
+        json_kv_opt_uint(w, "ratio_ppm", cr->has_ratio_ppm, cr->ratio_ppm);
         json_end_object(w);
     }
     json_end_array(w);
@@ -155,12 +122,12 @@ static void render_class_ratios_json(json_writer *w, const Drip__Task *t)
 void render_task_json(json_writer *w, const Drip__Task *t)
 {
     json_begin_object(w);
-    str(w, "code", t->code);
-    str(w, "name", t->name);
+    json_kv_str(w, "code", t->code);
+    json_kv_str(w, "name", t->name);
     opt_word(w, "kind", t->has_kind, cli_plan_kind_name(t->kind), t->kind);
-    opt_bool(w, "targeted", t->has_targeted, t->targeted);
-    str(w, "lead_dept", t->lead_dept);
-    str_list(w, "cooperating_depts", t->cooperating_depts, t->n_cooperating_depts);
+    json_kv_opt_bool(w, "targeted", t->has_targeted, t->targeted);
+    json_kv_str(w, "lead_dept", t->lead_dept);
+    json_kv_str_list(w, "cooperating_depts", t->cooperating_depts, t->n_cooperating_depts);
     render_items_json(w, t);
     opt_word(w, "target_kind", t->has_target_kind, vocab_name(VOCAB_TARGET_KIND, t->target_kind),
              t->target_kind);
@@ -169,40 +136,40 @@ void render_task_json(json_writer *w, const Drip__Task *t)
         render_scope_json(w, t->scope);
     else
         json_null(w);
-    opt_uint(w, "ratio_ppm", t->has_ratio_ppm, t->ratio_ppm);
+    json_kv_opt_uint(w, "ratio_ppm", t->has_ratio_ppm, t->ratio_ppm);
     render_class_ratios_json(w, t);
-    opt_uint(w, "count", t->has_count, t->count);
-    opt_bool(w, "stratify", t->has_stratify, t->stratify);
-    opt_uint(w, "inspectors_per_check", t->has_inspectors_per_check, t->inspectors_per_check);
-    opt_uint(w, "confirm_workdays", t->has_confirm_workdays, t->confirm_workdays);
-    opt_uint(w, "result_workdays", t->has_result_workdays, t->result_workdays);
-    str(w, "window_start", t->window_start);
-    str(w, "window_end", t->window_end);
-    opt_uint(w, "exclude_inspected_days", t->has_exclude_inspected_days, t->exclude_inspected_days);
-    opt_uint(w, "max_inspections_per_year", t->has_max_inspections_per_year,
+    json_kv_opt_uint(w, "count", t->has_count, t->count);
+    json_kv_opt_bool(w, "stratify", t->has_stratify, t->stratify);
+    json_kv_opt_uint(w, "inspectors_per_check", t->has_inspectors_per_check, t->inspectors_per_check);
+    json_kv_opt_uint(w, "confirm_workdays", t->has_confirm_workdays, t->confirm_workdays);
+    json_kv_opt_uint(w, "result_workdays", t->has_result_workdays, t->result_workdays);
+    json_kv_str(w, "window_start", t->window_start);
+    json_kv_str(w, "window_end", t->window_end);
+    json_kv_opt_uint(w, "exclude_inspected_days", t->has_exclude_inspected_days, t->exclude_inspected_days);
+    json_kv_opt_uint(w, "max_inspections_per_year", t->has_max_inspections_per_year,
              t->max_inspections_per_year);
     enum_list(w, "cap_exempt_classes", VOCAB_CREDIT_CLASS, (const int *)t->cap_exempt_classes,
               t->n_cap_exempt_classes);
     opt_word(w, "state", t->has_state, cli_task_state_name(t->state), t->state);
-    str(w, "commitment", t->commitment);
-    opt_uint(w, "version", t->has_version, t->version);
-    str(w, "plan_code", t->plan_code);
+    json_kv_str(w, "commitment", t->commitment);
+    json_kv_opt_uint(w, "version", t->has_version, t->version);
+    json_kv_str(w, "plan_code", t->plan_code);
     json_end_object(w);
 }
 
 void render_plan_json(json_writer *w, const Drip__Plan *p, int with_tasks)
 {
     json_begin_object(w);
-    str(w, "code", p->code);
-    str(w, "name", p->name);
-    opt_uint(w, "year", p->has_year, p->year);
-    str(w, "region", p->region);
+    json_kv_str(w, "code", p->code);
+    json_kv_str(w, "name", p->name);
+    json_kv_opt_uint(w, "year", p->has_year, p->year);
+    json_kv_str(w, "region", p->region);
     opt_word(w, "kind", p->has_kind, cli_plan_kind_name(p->kind), p->kind);
-    str(w, "owner", p->owner);
-    opt_uint(w, "seq", p->has_seq, p->seq);
-    opt_bool(w, "published", p->has_published, p->published);
-    opt_uint(w, "version", p->has_version, p->version);
-    str(w, "note", p->note);
+    json_kv_str(w, "owner", p->owner);
+    json_kv_opt_uint(w, "seq", p->has_seq, p->seq);
+    json_kv_opt_bool(w, "published", p->has_published, p->published);
+    json_kv_opt_uint(w, "version", p->has_version, p->version);
+    json_kv_str(w, "note", p->note);
     if (with_tasks) {
         json_key(w, "tasks");
         json_begin_array(w);
@@ -224,11 +191,11 @@ static void render_strata_json(json_writer *w, const Drip__DrawRecord *r)
     for (size_t i = 0; i < r->n_strata; i++) {
         const Drip__StratumRecord *s = r->strata[i];
         json_begin_object(w);
-        str(w, "stratum", s->stratum);
-        opt_uint(w, "size", s->has_size, s->size);
-        opt_uint(w, "quota", s->has_quota, s->quota);
-        str(w, "threshold", s->threshold);
-        opt_uint(w, "ratio_ppm", s->has_ratio_ppm, s->ratio_ppm);
+        json_kv_str(w, "stratum", s->stratum);
+        json_kv_opt_uint(w, "size", s->has_size, s->size);
+        json_kv_opt_uint(w, "quota", s->has_quota, s->quota);
+        json_kv_str(w, "threshold", s->threshold);
+        json_kv_opt_uint(w, "ratio_ppm", s->has_ratio_ppm, s->ratio_ppm);
         json_end_object(w);
     }
     json_end_array(w);
@@ -241,11 +208,11 @@ static void render_selected_json(json_writer *w, const Drip__DrawRecord *r)
     for (size_t i = 0; i < r->n_selected; i++) {
         const Drip__DrawnTarget *t = r->selected[i];
         json_begin_object(w);
-        str(w, "uscc", t->uscc);
-        str(w, "stratum", t->stratum);
-        str(w, "ticket", t->ticket);
-        opt_uint(w, "rank", t->has_rank, t->rank);
-        str(w, "replaces", t->replaces);
+        json_kv_str(w, "uscc", t->uscc);
+        json_kv_str(w, "stratum", t->stratum);
+        json_kv_str(w, "ticket", t->ticket);
+        json_kv_opt_uint(w, "rank", t->has_rank, t->rank);
+        json_kv_str(w, "replaces", t->replaces);
         opt_word(w, "state", t->has_state, cli_decision_name(t->state), t->state);
         json_end_object(w);
     }
@@ -259,11 +226,11 @@ static void render_replacements_json(json_writer *w, const Drip__DrawRecord *r)
     for (size_t i = 0; i < r->n_replacements; i++) {
         const Drip__Replacement *x = r->replacements[i];
         json_begin_object(w);
-        str(w, "rejected_uscc", x->rejected_uscc);
-        str(w, "dept", x->dept);
-        str(w, "reason", x->reason);
-        str(w, "replacement_uscc", x->replacement_uscc);
-        str(w, "ticket", x->ticket);
+        json_kv_str(w, "rejected_uscc", x->rejected_uscc);
+        json_kv_str(w, "dept", x->dept);
+        json_kv_str(w, "reason", x->reason);
+        json_kv_str(w, "replacement_uscc", x->replacement_uscc);
+        json_kv_str(w, "ticket", x->ticket);
         time_ms(w, "at_ms", x->has_at_ms, x->at_ms);
         json_end_object(w);
     }
@@ -273,10 +240,10 @@ static void render_replacements_json(json_writer *w, const Drip__DrawRecord *r)
 static void render_decision_json(json_writer *w, const Drip__DeptDecision *d)
 {
     json_begin_object(w);
-    str(w, "uscc", d->uscc);
-    str(w, "dept", d->dept);
-    opt_bool(w, "accept", d->has_accept, d->accept);
-    str(w, "reason", d->reason);
+    json_kv_str(w, "uscc", d->uscc);
+    json_kv_str(w, "dept", d->dept);
+    json_kv_opt_bool(w, "accept", d->has_accept, d->accept);
+    json_kv_str(w, "reason", d->reason);
     time_ms(w, "at_ms", d->has_at_ms, d->at_ms);
     json_end_object(w);
 }
@@ -284,34 +251,34 @@ static void render_decision_json(json_writer *w, const Drip__DeptDecision *d)
 void render_draw_json(json_writer *w, const Drip__DrawRecord *r)
 {
     json_begin_object(w);
-    str(w, "task_code", r->task_code);
-    str(w, "plan_code", r->plan_code);
-    opt_uint(w, "draw_no", r->has_draw_no, r->draw_no);
-    str(w, "algorithm", r->algorithm);
-    str(w, "commitment", r->commitment);
-    str(w, "nonce", r->nonce);
-    str(w, "entropy", r->entropy);
-    str(w, "entropy_source", r->entropy_source);
-    str(w, "population_digest", r->population_digest);
-    opt_uint(w, "population_size", r->has_population_size, r->population_size);
+    json_kv_str(w, "task_code", r->task_code);
+    json_kv_str(w, "plan_code", r->plan_code);
+    json_kv_opt_uint(w, "draw_no", r->has_draw_no, r->draw_no);
+    json_kv_str(w, "algorithm", r->algorithm);
+    json_kv_str(w, "commitment", r->commitment);
+    json_kv_str(w, "nonce", r->nonce);
+    json_kv_str(w, "entropy", r->entropy);
+    json_kv_str(w, "entropy_source", r->entropy_source);
+    json_kv_str(w, "population_digest", r->population_digest);
+    json_kv_opt_uint(w, "population_size", r->has_population_size, r->population_size);
     time_ms(w, "frozen_at_ms", r->has_frozen_at_ms, r->frozen_at_ms);
     render_strata_json(w, r);
-    str(w, "seed", r->seed);
-    opt_uint(w, "count", r->has_count, r->count);
-    opt_uint(w, "total_quota", r->has_total_quota, r->total_quota);
+    json_kv_str(w, "seed", r->seed);
+    json_kv_opt_uint(w, "count", r->has_count, r->count);
+    json_kv_opt_uint(w, "total_quota", r->has_total_quota, r->total_quota);
     render_selected_json(w, r);
     render_replacements_json(w, r);
     time_ms(w, "drawn_at_ms", r->has_drawn_at_ms, r->drawn_at_ms);
-    str(w, "redraw_reason", r->redraw_reason);
-    opt_bool(w, "superseded", r->has_superseded, r->superseded);
-    str(w, "confirm_deadline", r->confirm_deadline);
-    str_list(w, "participants", r->participants, r->n_participants);
+    json_kv_str(w, "redraw_reason", r->redraw_reason);
+    json_kv_opt_bool(w, "superseded", r->has_superseded, r->superseded);
+    json_kv_str(w, "confirm_deadline", r->confirm_deadline);
+    json_kv_str_list(w, "participants", r->participants, r->n_participants);
     json_key(w, "decisions");
     json_begin_array(w);
     for (size_t i = 0; i < r->n_decisions; i++)
         render_decision_json(w, r->decisions[i]);
     json_end_array(w);
-    str(w, "capacity_note", r->capacity_note);
+    json_kv_str(w, "capacity_note", r->capacity_note);
     json_end_object(w);
 }
 

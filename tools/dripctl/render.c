@@ -3,21 +3,6 @@
 #include "ctl.h"
 #include "vocab.h"
 
-static void str(json_writer *w, const char *k, const char *v)
-{
-    json_key(w, k);
-    json_string(w, v);
-}
-
-static void opt_bool(json_writer *w, const char *k, int has, int v)
-{
-    json_key(w, k);
-    if (has)
-        json_bool(w, v);
-    else
-        json_null(w);
-}
-
 static void enum_value(json_writer *w, vocab_table t, int v)
 {
     const char *name = vocab_name(t, v);
@@ -36,71 +21,63 @@ static void opt_enum(json_writer *w, const char *k, vocab_table t, int has, int 
         json_null(w);
 }
 
-static void str_list(json_writer *w, const char *k, char **v, size_t n)
-{
-    json_key(w, k);
-    json_begin_array(w);
-    for (size_t i = 0; i < n; i++) json_string(w, v[i]);
-    json_end_array(w);
-}
-
 void render_target(json_writer *w, const Drip__Target *t)
 {
     json_begin_object(w);
     opt_enum(w, "kind", VOCAB_TARGET_KIND, t->has_kind, t->kind);
-    str(w, "uscc", t->uscc);
-    str(w, "project_code", t->project_code);
-    str(w, "name", t->name);
-    str(w, "region", t->region);
-    str(w, "registering_authority", t->registering_authority);
-    str(w, "industry", t->industry);
+    json_kv_str(w, "uscc", t->uscc);
+    json_kv_str(w, "project_code", t->project_code);
+    json_kv_str(w, "name", t->name);
+    json_kv_str(w, "region", t->region);
+    json_kv_str(w, "registering_authority", t->registering_authority);
+    json_kv_str(w, "industry", t->industry);
     opt_enum(w, "ownership", VOCAB_OWNERSHIP, t->has_ownership, t->ownership);
     json_key(w, "registered_capital");
     if (t->has_registered_capital)
         json_int(w, t->registered_capital);
     else
         json_null(w);
-    str(w, "established", t->established);
+    json_kv_str(w, "established", t->established);
     opt_enum(w, "status", VOCAB_TARGET_STATUS, t->has_status, t->status);
     /* absent and CREDIT_CLASS_UNSPECIFIED mean the same: not yet classified ("") */
     json_key(w, "credit_class");
     enum_value(w, VOCAB_CREDIT_CLASS, t->has_credit_class ? (int)t->credit_class : 0);
-    str_list(w, "supervising_depts", t->supervising_depts, t->n_supervising_depts);
-    str_list(w, "tags", t->tags, t->n_tags);
+    json_kv_str_list(w, "supervising_depts", t->supervising_depts, t->n_supervising_depts);
+    json_kv_str_list(w, "tags", t->tags, t->n_tags);
     json_end_object(w);
 }
 
 void render_inspector(json_writer *w, const Drip__Inspector *p)
 {
     json_begin_object(w);
-    str(w, "dept", p->dept);
-    str(w, "id", p->id);
-    str(w, "name", p->name);
-    str(w, "region", p->region);
-    str(w, "cert_no", p->cert_no);
-    str(w, "cert_expiry", p->cert_expiry);
-    str_list(w, "qualifications", p->qualifications, p->n_qualifications);
-    opt_bool(w, "expert", p->has_expert, p->expert);
-    str(w, "team", p->team);
-    opt_bool(w, "active", p->has_active, p->active);
-    str_list(w, "recusals", p->recusals, p->n_recusals);
+    json_kv_str(w, "dept", p->dept);
+    json_kv_str(w, "id", p->id);
+    json_kv_str(w, "name", p->name);
+    json_kv_str(w, "region", p->region);
+    json_kv_str(w, "cert_no", p->cert_no);
+    json_kv_str(w, "cert_expiry", p->cert_expiry);
+    json_kv_str_list(w, "qualifications", p->qualifications, p->n_qualifications);
+    json_kv_opt_bool(w, "expert", p->has_expert, p->expert);
+    json_kv_str(w, "team", p->team);
+    json_kv_opt_bool(w, "active", p->has_active, p->active);
+    json_kv_str_list(w, "recusals", p->recusals, p->n_recusals);
     json_end_object(w);
 }
 
 void render_item(json_writer *w, const Drip__Item *it)
 {
     json_begin_object(w);
-    str(w, "dept", it->dept);
-    str(w, "code", it->code);
-    str(w, "name", it->name);
+    json_kv_str(w, "dept", it->dept);
+    json_kv_str(w, "code", it->code);
+    json_kv_str(w, "name", it->name);
     opt_enum(w, "level", VOCAB_ITEM_LEVEL, it->has_level, it->level);
-    str(w, "legal_basis", it->legal_basis);
+    json_kv_str(w, "legal_basis", it->legal_basis);
     json_key(w, "methods");
     json_begin_array(w);
     for (size_t i = 0; i < it->n_methods; i++) enum_value(w, VOCAB_METHOD, it->methods[i]);
     json_end_array(w);
     opt_enum(w, "target_kind", VOCAB_TARGET_KIND, it->has_target_kind, it->target_kind);
-    str_list(w, "required_qualifications", it->required_qualifications,
+    json_kv_str_list(w, "required_qualifications", it->required_qualifications,
              it->n_required_qualifications);
     json_key(w, "experts");
     if (it->has_experts)
@@ -113,24 +90,24 @@ void render_item(json_writer *w, const Drip__Item *it)
 void render_department(json_writer *w, const Drip__Department *d)
 {
     json_begin_object(w);
-    str(w, "code", d->code);
-    str(w, "region", d->region);
-    str(w, "name", d->name);
-    opt_bool(w, "active", d->has_active, d->active);
-    opt_bool(w, "draws_teams", d->has_draws_teams, d->draws_teams);
-    str(w, "parent_dept", d->parent_dept);
-    str_list(w, "neighbour_depts", d->neighbour_depts, d->n_neighbour_depts);
+    json_kv_str(w, "code", d->code);
+    json_kv_str(w, "region", d->region);
+    json_kv_str(w, "name", d->name);
+    json_kv_opt_bool(w, "active", d->has_active, d->active);
+    json_kv_opt_bool(w, "draws_teams", d->has_draws_teams, d->draws_teams);
+    json_kv_str(w, "parent_dept", d->parent_dept);
+    json_kv_str_list(w, "neighbour_depts", d->neighbour_depts, d->n_neighbour_depts);
     json_end_object(w);
 }
 
 void render_region(json_writer *w, const Drip__Region *r)
 {
     json_begin_object(w);
-    str(w, "code", r->code);
-    str(w, "name", r->name);
+    json_kv_str(w, "code", r->code);
+    json_kv_str(w, "name", r->name);
     opt_enum(w, "level", VOCAB_REGION_LEVEL, r->has_level, r->level);
-    str(w, "parent", r->parent);
-    opt_bool(w, "custom", r->has_custom, r->custom);
+    json_kv_str(w, "parent", r->parent);
+    json_kv_opt_bool(w, "custom", r->has_custom, r->custom);
     json_end_object(w);
 }
 
@@ -147,9 +124,9 @@ void render_calendar_year(json_writer *w, const Drip__CalendarYear *y)
     for (size_t i = 0; i < y->n_days; i++) {
         const Drip__CalendarDay *d = y->days[i];
         json_begin_object(w);
-        str(w, "date", d->date);
+        json_kv_str(w, "date", d->date);
         opt_enum(w, "kind", VOCAB_DAY_KIND, d->has_kind, d->kind);
-        str(w, "name", d->name);
+        json_kv_str(w, "name", d->name);
         json_end_object(w);
     }
     json_end_array(w);
@@ -160,26 +137,26 @@ void render_change(json_writer *w, const Drip__Change *c)
 {
     json_begin_object(w);
     opt_enum(w, "kind", VOCAB_RECORD_KIND, c->has_kind, c->kind);
-    str(w, "key", c->key);
+    json_kv_str(w, "key", c->key);
     json_key(w, "version");
     if (c->has_version)
         json_uint(w, c->version);
     else
         json_null(w);
-    opt_bool(w, "retired", 1, c->has_retired && c->retired);
+    json_kv_opt_bool(w, "retired", 1, c->has_retired && c->retired);
     json_key(w, "valid_from_ms");
     if (c->has_valid_from_ms) {
         json_int(w, c->valid_from_ms);
         char iso[40];
         ctl_format_time(c->valid_from_ms, iso);
-        str(w, "valid_from", iso);
+        json_kv_str(w, "valid_from", iso);
     } else {
         json_null(w);
-        str(w, "valid_from", NULL);
+        json_kv_str(w, "valid_from", NULL);
     }
-    str(w, "changed_by", c->changed_by);
-    str(w, "owner", c->owner);
-    str(w, "retire_reason", c->retire_reason);
+    json_kv_str(w, "changed_by", c->changed_by);
+    json_kv_str(w, "owner", c->owner);
+    json_kv_str(w, "retire_reason", c->retire_reason);
     if (c->target) {
         json_key(w, "target");
         render_target(w, c->target);
