@@ -302,7 +302,6 @@ static int replace_stratum(confirm_job *j, PGconn *c, const draw_row *d, int si,
     if (!rp.t) abort();
     pop_spec spec;
     draw_row_spec(d, &spec);
-    spec.plan_full = j->s->cursor_full_scan;
     st = pop_stream(c, &spec, si, repl_row, &rp, &j->s->stopping, j->why, sizeof j->why);
     const draw_pick *picks = NULL;
     size_t got = 0;

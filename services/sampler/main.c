@@ -23,9 +23,13 @@
  *   DRIP_SAMPLER_ORDER_ACK_WAIT_S
  *                                JetStream ack wait of the planner consumer: longer than the
  *                                longest draw; after a crash the order comes back after it (600)
- *   DRIP_SAMPLER_SCAN            population scan plan: "sort" (default: sequential scan + sort,
- *                                the fastest for whole populations) or "index" (the primary
- *                                key in key order: fast first rows, slow in total)
+ *   DRIP_SAMPLER_SORT_MEM_MB     memory for the draw's population sort (default 24): a larger
+ *                                population is sorted in runs of this size, spilled to an
+ *                                unlinked file and merged (spool.c)
+ *   DRIP_SAMPLER_SORT_RUN_ROWS   at most this many rows per sorted run (default 0: memory only;
+ *                                tests set it low to exercise the spill and the merge)
+ *   DRIP_SAMPLER_SPOOL_DIR       where spilled runs go (default $TMPDIR, else /tmp)
+ *   DRIP_SAMPLER_PASS2_THREADS   threads computing a draw's tickets (default 2, at most 16)
  *   DRIP_STREAM_REPLICAS         JetStream replicas of the sampler stream (default 1)
  *   UV_THREADPOOL_SIZE           libuv worker threads (set to 8 unless given; a draw holds one)
  */
@@ -176,12 +180,13 @@ int main(void)
     s.catchup_wait_ms = cfg_int("DRIP_SAMPLER_CATCHUP_WAIT_MS", 20000, 0, 300000);
     s.overdue_interval_ms = (int)cfg_int("DRIP_SAMPLER_OVERDUE_INTERVAL_MS", 60000, 100, 86400000);
     s.order_ack_wait_s = (int)cfg_int("DRIP_SAMPLER_ORDER_ACK_WAIT_S", 600, 5, 86400);
-    const char *scan = cfg_str("DRIP_SAMPLER_SCAN", "sort");
-    if (strcmp(scan, "sort") != 0 && strcmp(scan, "index") != 0) {
-        log_error("sampler.config", "DRIP_SAMPLER_SCAN must be sort or index, not '%s'", scan);
-        return 2;
-    }
-    s.cursor_full_scan = !strcmp(scan, "sort");
+    s.spool_budget = (size_t)cfg_int("DRIP_SAMPLER_SORT_MEM_MB", 24, 1, 4096) << 20;
+    s.spool_run_rows = (size_t)cfg_int("DRIP_SAMPLER_SORT_RUN_ROWS", 0, 0, INT64_MAX);
+    s.pass2_threads = (int)cfg_int("DRIP_SAMPLER_PASS2_THREADS", 2, 1, SAMPLER_PASS2_MAX);
+    s.spool_dir = cfg_str("DRIP_SAMPLER_SPOOL_DIR", cfg_str("TMPDIR", "/tmp"));
+    if (getenv("DRIP_SAMPLER_SCAN"))
+        log_warn("sampler.config", "DRIP_SAMPLER_SCAN is obsolete and ignored: the population is "
+                                   "read unsorted and sorted by the sampler");
     if (strchr(s.cfg.prefix, '.') || !*s.cfg.prefix) {
         log_error("sampler.config", "DRIP_PREFIX must be one subject token");
         return 2;

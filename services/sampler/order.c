@@ -5,14 +5,18 @@
  *
  *   checks     task known, not cancelled, nonce matches the published commitment, not drawn yet
  *              (or a redraw with a reason), quota mode and scope valid, lead department known
- *   pass 1     stream the population in key order: digest + strata sizes (the freeze)
+ *   read       one statement streams the population, unsorted, into the spool (spool.c): sorted
+ *              runs in memory, spilled to an unlinked file past DRIP_SAMPLER_SORT_MEM_MB
+ *   pass 1     the spool in line order: digest + strata sizes (the freeze)
  *   quotas     ratio per stratum or fixed count (largest remainder), from the sizes
  *   capacity   enough eligible inspectors per participating department, else refused unless forced
  *   seed       from nonce, digest and E
- *   pass 2     stream again: tickets into the bounded per-stratum heaps, digest recomputed (a
- *              population that moved between the passes aborts and retries the transaction)
+ *   pass 2     the spool again, in any order: tickets into the bounded per-stratum heaps. Both
+ *              passes read the rows of one statement, i.e. of one snapshot: the population
+ *              cannot move between them (it was read twice before, and compared)
  *   store      draw row (previous draw superseded, kept), members, events via the outbox
- * Memory: the two cursors read 10 000 rows at a time; the selection keeps sum(k_s) picks. */
+ * Memory: rows arrive one at a time (single-row mode), the spool holds one run; the selection
+ * keeps sum(k_s) picks. */
 #include <openssl/sha.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -44,7 +48,8 @@ typedef struct {
     char **participants;
     size_t n_participants;
     pop_spec spec;
-    draw_digest *dg, *dg2;
+    pop_spool *spool;
+    draw_digest *dg;
     draw_selector *sel;
     int frozen; /* pass 1 done: digest and sizes known */
     char digest[DRAW_HEX_LEN + 1];
@@ -63,8 +68,8 @@ static void order_free(order *o)
         free(o->participants[i]);
     free(o->participants);
     if (o->dg) draw_digest_destroy(o->dg);
-    if (o->dg2) draw_digest_destroy(o->dg2);
     if (o->sel) draw_selector_destroy(o->sel);
+    spool_destroy(o->spool);
 }
 
 static double ms_since(const struct timespec *t0)
@@ -301,6 +306,17 @@ static int check_task(order *o)
 
 /* ---- passes ------------------------------------------------------------------------------- */
 
+static int read_row(const char *key, char stratum, void *arg)
+{
+    order *o = arg;
+    int st = spool_add(o->spool, key, stratum, o->why, sizeof o->why);
+    if (st != DRIP_OK) {
+        log_error("draw.population", "%s", o->why);
+        return st == DRIP_EVALUE ? DRIP_EINTERNAL : st;
+    }
+    return DRIP_OK;
+}
+
 static int pass1_row(const char *key, char stratum, void *arg)
 {
     order *o = arg;
@@ -310,20 +326,6 @@ static int pass1_row(const char *key, char stratum, void *arg)
                  key, drip_status_name(st));
         log_error("draw.population", "%s", o->why);
         return DRIP_EINTERNAL;
-    }
-    return DRIP_OK;
-}
-
-static int pass2_row(const char *key, char stratum, void *arg)
-{
-    order *o = arg;
-    int st = draw_digest_add(o->dg2, key, stratum);
-    if (st == DRIP_OK) st = draw_selector_add(o->sel, key, stratum, NULL);
-    if (st != DRIP_OK) {
-        snprintf(o->why, sizeof o->why, "population line for '%.80s' rejected in pass 2 (%s)", key,
-                 drip_status_name(st));
-        log_error("draw.population", "%s", o->why);
-        return st == DRIP_ENOMEM ? st : DRIP_EINTERNAL;
     }
     return DRIP_OK;
 }
@@ -531,7 +533,6 @@ static int run(order *o)
     o->spec.jurisdiction = o->jurisdiction;
     o->spec.lead_dept = o->lead_dept;
     o->spec.stratify = o->task->has_stratify ? o->task->stratify : 1;
-    o->spec.plan_full = s->cursor_full_scan;
     if ((st = max_id(c, "decision", &o->spec.decision_wm)) != DRIP_OK ||
         (st = max_id(c, "confirmation", &o->spec.confirm_wm)) != DRIP_OK)
         return st;
@@ -543,7 +544,14 @@ static int run(order *o)
              o->prev_draw_no + 1, (long long)ev->at_ms);
     clock_gettime(CLOCK_MONOTONIC, &t0); /* timings below: the draw itself, not the waiting */
     if (!(o->dg = draw_digest_create())) abort();
-    st = pop_stream(c, &o->spec, -1, pass1_row, o, &s->stopping, o->why, sizeof o->why);
+    if ((st = spool_create(&o->spool, s->spool_budget, s->spool_run_rows, s->spool_dir)) != DRIP_OK)
+        return st;
+    st = pop_stream(c, &o->spec, -1, read_row, o, &s->stopping, o->why, sizeof o->why);
+    if (st == DRIP_OK && (st = spool_finish(o->spool, o->why, sizeof o->why)) != DRIP_OK)
+        log_error("draw.population", "%s", o->why);
+    if (st != DRIP_OK) return st;
+    double t_read = ms_since(&t0);
+    st = spool_each_sorted(o->spool, pass1_row, o, &s->stopping, o->why, sizeof o->why);
     if (st != DRIP_OK) return st;
     o->total = draw_digest_sizes(o->dg, o->sizes);
     if ((st = draw_digest_final(o->dg, o->digest)) != DRIP_OK) return st;
@@ -581,21 +589,19 @@ static int run(order *o)
     if ((st = draw_seed(o->nonce_hex, o->digest, ev->entropy ? ev->entropy : "", o->seed)) !=
         DRIP_OK)
         return st;
-    if ((st = draw_selector_create(&o->sel, o->seed, sampler_task_code(code), o->quotas)) != DRIP_OK) {
-        if (st == DRIP_EVALUE) return refuse(o, "task code '%s' cannot be used in tickets", code);
+    unsigned char probe[32]; /* the selector's own check, made before the threads start */
+    if (draw_ticket(o->seed, sampler_task_code(code), "0", probe) != DRIP_OK)
+        return refuse(o, "task code '%s' cannot be used in tickets", code);
+    st = select_members(o->spool, s->pass2_threads, o->seed, sampler_task_code(code), o->quotas,
+                        o->sizes, &s->stopping, &o->sel, o->why, sizeof o->why);
+    if (st != DRIP_OK) {
+        if (st != DRIP_ETIMEOUT) log_error("draw.select", "task %s: %s", code, o->why);
         return st;
     }
-    if (!(o->dg2 = draw_digest_create())) abort();
-    st = pop_stream(c, &o->spec, -1, pass2_row, o, &s->stopping, o->why, sizeof o->why);
-    if (st != DRIP_OK) return st;
-    char digest2[DRAW_HEX_LEN + 1];
-    if ((st = draw_digest_final(o->dg2, digest2)) != DRIP_OK) return st;
-    if (strcmp(digest2, o->digest) != 0) {
-        log_warn("draw.moved", "task %s: the population changed between the two passes; retrying",
-                 code);
-        return DRIP_EAGAIN;
-    }
-    if ((st = draw_selector_finish(o->sel)) != DRIP_OK) return st;
+    spool_info si; /* the population is no longer needed: its memory goes before storing */
+    spool_stats(o->spool, &si);
+    spool_destroy(o->spool);
+    o->spool = NULL;
     double t_pass2 = ms_since(&t0) - t_pass1;
 
     /* the record */
@@ -651,7 +657,9 @@ static int run(order *o)
         head.count = o->task->count;
     }
     int settled = selected == 0;
+    double t_mark = ms_since(&t0);
     if ((st = store(o, draw_no, &head, deadline, deadline_note, settled)) != DRIP_OK) return st;
+    double t_store = ms_since(&t0) - t_mark;
 
     /* events: the freeze, the draw (in parts), and "settled" at once when nothing was drawn */
     Drip__DrawRecord frozen = DRIP__DRAW_RECORD__INIT;
@@ -700,11 +708,13 @@ static int run(order *o)
     metrics_gauge_set(s->m_draw_pop, (int64_t)o->total);
     log_info("draw.done",
              "task %s draw %u: population %llu (A %llu B %llu C %llu D %llu - %llu) digest %s, "
-             "quota %llu, selected %zu, seed %s; pass 1 %.0f ms, pass 2 %.0f ms, total %.0f ms",
+             "quota %llu, selected %zu, seed %s; pass 1 %.0f ms, pass 2 %.0f ms, total %.0f ms "
+             "(read %.0f ms, sort %.0f ms in %zu run(s), %llu bytes spilled; store %.0f ms)",
              code, draw_no, (unsigned long long)o->total, (unsigned long long)o->sizes[0],
              (unsigned long long)o->sizes[1], (unsigned long long)o->sizes[2],
              (unsigned long long)o->sizes[3], (unsigned long long)o->sizes[4], o->digest,
-             (unsigned long long)o->total_quota, selected, o->seed, t_pass1, t_pass2, total_ms);
+             (unsigned long long)o->total_quota, selected, o->seed, t_pass1, t_pass2, total_ms,
+             t_read, si.sort_ms, si.runs, (unsigned long long)si.spilled_bytes, t_store);
     return DRIP_OK;
 }
 

@@ -8,21 +8,20 @@
  *      AND <task.scope via tfilter>                              -- parameters only
  *      AND NOT EXISTS (decision by the lead dept within N days)  -- exclude_inspected_days
  *      AND (exempt class OR key NOT IN (targets confirmed >= cap times this year))
- *    ORDER BY key
+ *    [ORDER BY key]                                              -- pages only
  *
- * Lines "<key>,<stratum>\n" in key order are in byte order too: keys are USCCs (18 characters)
- * or "USCC/PROJECT", whose characters all sort after ','.
+ * Whole-population streams (a draw, replacements) are not ordered here. Sorting the matching rows
+ * in PostgreSQL cost more than scanning them (10 M targets: ~2 s of sequential scan, 4-6 s of
+ * sort), and the draw ran it twice; replacements are order-independent (smallest tickets) and the
+ * draw sorts its population itself, in the order of the lines (spool.c). Without ORDER BY the
+ * planner takes a sequential scan, unless a scope narrows the keys enough for the primary key.
+ * Pages of draw_population (key > after ORDER BY key LIMIT n) keep the ordered primary key, which
+ * is right for them; key order is line order for keys whose characters all sort after ',' (USCCs,
+ * "USCC/PROJECT").
  *
- * Query plan (measured with tests/bench/bench_sampler.py): a cursor is never
- * run in parallel, and PostgreSQL plans cursors for their first 10 % of rows, which picks the
- * primary key in key order — a scan of the heap in random order. On 10 M targets that took
- * 52 s per pass, against ~5 s for a sequential scan and an (external) sort of the matching rows.
- * The whole-population streams (the draw's two passes, replacements) therefore plan for the
- * whole result with plain index scans off (DRIP_SAMPLER_SCAN=sort, the default; "index" keeps
- * the fast-start plan). The settings are SET LOCAL for the DECLARE only and restored right after
- * it (a cursor is planned when declared). Pages of draw_population (key > after LIMIT n) keep
- * the ordered primary key, which is right for them. Rows are read 10 000 at a time (FETCH), so
- * memory does not grow with the population. */
+ * Rows come one at a time as the server sends them (libpq single-row mode), so memory does not
+ * grow with the population. A cursor read by FETCH (what this was) copies every batch through a
+ * tuplestore on the server: ~2x the time for the same rows (tests/bench/bench_draw.py). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,10 +50,10 @@ static char *fmt_ll(long long v)
         if ((pn = tfilter_param((q), (value))) < 0) goto toomany;                                  \
     } while (0)
 
-/* Appends the population SELECT to q->sql. only: stratum index or -1; after: NULL or a key;
- * limit: 0 = all. */
-static int pop_sql(const pop_spec *p, int only, const char *after, unsigned limit, tfilter_sql *q,
-                   char *why, size_t cap)
+/* Appends the population SELECT to q->sql. only: stratum index or -1; ordered: ORDER BY key;
+ * after: NULL or a key; limit: 0 = all. */
+static int pop_sql(const pop_spec *p, int only, int ordered, const char *after, unsigned limit,
+                   tfilter_sql *q, char *why, size_t cap)
 {
     const Drip__Task *t = p->task;
     int pn, pt, ptask;
@@ -131,7 +130,7 @@ static int pop_sql(const pop_spec *p, int only, const char *after, unsigned limi
         ADD(q, sampler_strdup(after));
         db_buf_printf(&q->sql, " AND key > $%d", pn);
     }
-    db_buf_puts(&q->sql, " ORDER BY key");
+    if (ordered) db_buf_puts(&q->sql, " ORDER BY key");
     if (limit) {
         ADD(q, fmt_ll(limit));
         db_buf_printf(&q->sql, " LIMIT $%d::bigint", pn);
@@ -146,7 +145,7 @@ int pop_check(const pop_spec *p, char *why, size_t cap)
 {
     tfilter_sql q;
     tfilter_sql_init(&q);
-    int st = pop_sql(p, -1, NULL, 0, &q, why, cap);
+    int st = pop_sql(p, -1, 0, NULL, 0, &q, why, cap);
     tfilter_sql_free(&q);
     return st;
 }
@@ -156,57 +155,37 @@ int pop_stream(PGconn *c, const pop_spec *p, int only, pop_row_fn fn, void *arg,
 {
     tfilter_sql q;
     tfilter_sql_init(&q);
-    db_buf_puts(&q.sql, "DECLARE pop NO SCROLL CURSOR FOR ");
-    int st = pop_sql(p, only, NULL, 0, &q, why, cap);
-    PGresult *saved = NULL;
-    if (st == DRIP_OK && p->plan_full) {
-        saved = db_query(c,
-                         "SELECT current_setting('cursor_tuple_fraction'),"
-                         " current_setting('enable_indexscan')",
-                         0, NULL, &st);
-        if (st == DRIP_OK)
-            st = db_exec(c, "SET LOCAL cursor_tuple_fraction = 1.0;"
-                            " SET LOCAL enable_indexscan = off");
-    }
-    if (st == DRIP_OK) {
-        PGresult *r = PQexecParams(c, q.sql.data, q.np, NULL, q.params, NULL, NULL, 0);
-        st = db_result_status(c, r, "declare population cursor");
-        PQclear(r);
-    }
-    if (st == DRIP_OK && saved) {
-        const char *v[2] = {PQgetvalue(saved, 0, 0), PQgetvalue(saved, 0, 1)};
-        PGresult *r = db_query(c,
-                               "SELECT set_config('cursor_tuple_fraction', $1, true),"
-                               " set_config('enable_indexscan', $2, true)",
-                               2, v, &st);
-        PQclear(r);
-    }
-    PQclear(saved);
+    int st = pop_sql(p, only, 0, NULL, 0, &q, why, cap);
+    if (st == DRIP_OK && !PQsendQueryParams(c, q.sql.data, q.np, NULL, q.params, NULL, NULL, 0))
+        st = db_result_status(c, NULL, "population query");
     tfilter_sql_free(&q);
     if (st != DRIP_OK) return st;
-    char fetch[48];
-    snprintf(fetch, sizeof fetch, "FETCH FORWARD %d FROM pop", SAMPLER_FETCH);
-    for (;;) {
-        if (stop && atomic_load(stop)) {
-            snprintf(why, cap, "stopping");
-            return DRIP_ETIMEOUT;
-        }
-        PGresult *r = PQexec(c, fetch);
-        st = db_result_status(c, r, "fetch population");
-        if (st != DRIP_OK) {
-            PQclear(r);
-            return st;
-        }
-        int n = PQntuples(r);
-        for (int i = 0; i < n && st == DRIP_OK; i++) {
-            const char *cc = PQgetvalue(r, i, 1);
-            st = fn(PQgetvalue(r, i, 0), pop_stratum(p, (int)strtol(cc, NULL, 10)), arg);
+    /* row by row as the server sends them (see the top of this file) */
+    if (!PQsetSingleRowMode(c)) log_warn("population.stream", "single-row mode refused");
+    PGresult *r;
+    uint64_t rows = 0;
+    /* After a failure the remaining rows are read and dropped: the connection must be idle again
+     * before the caller rolls back (a cancel request could hit a later statement instead). */
+    while ((r = PQgetResult(c))) {
+        ExecStatusType es = PQresultStatus(r);
+        if (es == PGRES_SINGLE_TUPLE || es == PGRES_TUPLES_OK) {
+            int n = PQntuples(r);
+            for (int i = 0; i < n && st == DRIP_OK; i++) {
+                if (stop && ++rows % 8192 == 0 && atomic_load(stop)) {
+                    snprintf(why, cap, "stopping");
+                    st = DRIP_ETIMEOUT;
+                    break;
+                }
+                const char *cc = PQgetvalue(r, i, 1);
+                st = fn(PQgetvalue(r, i, 0), pop_stratum(p, (int)strtol(cc, NULL, 10)), arg);
+            }
+        } else {
+            int e = db_result_status(c, r, "population query");
+            if (st == DRIP_OK) st = e;
         }
         PQclear(r);
-        if (st != DRIP_OK) return st;
-        if (n < SAMPLER_FETCH) break;
     }
-    return db_exec(c, "CLOSE pop");
+    return st;
 }
 
 int pop_page(PGconn *c, const pop_spec *p, const char *after, unsigned limit, db_buf *lines,
@@ -214,7 +193,7 @@ int pop_page(PGconn *c, const pop_spec *p, const char *after, unsigned limit, db
 {
     tfilter_sql q;
     tfilter_sql_init(&q);
-    int st = pop_sql(p, -1, after && *after ? after : NULL, limit + 1, &q, why, cap);
+    int st = pop_sql(p, -1, 1, after && *after ? after : NULL, limit + 1, &q, why, cap);
     PGresult *r = NULL;
     if (st == DRIP_OK) {
         r = PQexecParams(c, q.sql.data, q.np, NULL, q.params, NULL, NULL, 0);

@@ -33,8 +33,8 @@
 #define SAMPLER_MAX_DECISIONS 1000
 #define SAMPLER_EVENT_PART 5000 /* targets per event message (SamplerEvent.part) */
 #define SAMPLER_PAGE_MAX 50000  /* population lines per page */
-#define SAMPLER_FETCH 10000     /* rows per FETCH of the population cursor */
 #define SAMPLER_WHY 1024
+#define SAMPLER_PASS2_MAX 16 /* threads of a draw's pass 2 at most */
 
 typedef struct sampler sampler;
 
@@ -54,7 +54,10 @@ struct sampler {
     int64_t catchup_wait_ms;  /* DRIP_SAMPLER_CATCHUP_WAIT_MS */
     int overdue_interval_ms;  /* DRIP_SAMPLER_OVERDUE_INTERVAL_MS */
     int order_ack_wait_s;     /* DRIP_SAMPLER_ORDER_ACK_WAIT_S */
-    int cursor_full_scan;     /* DRIP_SAMPLER_SCAN=sort: plan for the whole result */
+    size_t spool_budget;      /* DRIP_SAMPLER_SORT_MEM_MB, in bytes */
+    size_t spool_run_rows;    /* DRIP_SAMPLER_SORT_RUN_ROWS (0 = by memory only) */
+    const char *spool_dir;    /* DRIP_SAMPLER_SPOOL_DIR */
+    int pass2_threads;        /* DRIP_SAMPLER_PASS2_THREADS */
     bus *bus;
     db_pool *db;
     metrics *metrics;
@@ -106,19 +109,50 @@ typedef struct {
     const char *lead_dept;
     int64_t decision_wm, confirm_wm;
     int stratify;
-    int plan_full; /* query plan only (DRIP_SAMPLER_SCAN), never the result */
 } pop_spec;
 
 /* Stratum code of a credit class for this spec ('-' when not stratified or unclassified). */
 char pop_stratum(const pop_spec *p, int credit_class);
 /* Checks the task's scope (a bad filter -> a status and why). */
 int pop_check(const pop_spec *p, char *why, size_t cap);
-/* Streams the members in key order (server-side cursor), calling fn for each; only stratum
- * `only` when only >= 0 (a stratum index). A non-OK return of fn stops and is returned.
- * Stops with DRIP_ETIMEOUT when *stop becomes non-zero (daemon stopping). */
+/* Streams the members in no particular order (one statement: one snapshot), calling fn for each;
+ * only stratum `only` when only >= 0 (a stratum index). A non-OK return of fn stops and is
+ * returned. Stops with DRIP_ETIMEOUT when *stop becomes non-zero (daemon stopping). */
 typedef int (*pop_row_fn)(const char *key, char stratum, void *arg);
 int pop_stream(PGconn *c, const pop_spec *p, int only, pop_row_fn fn, void *arg, atomic_int *stop,
                char *why, size_t cap);
+
+/* ---- the population of a draw, held for its two passes (spool.c) ------------------------------ */
+
+typedef struct pop_spool pop_spool;
+typedef struct {
+    uint64_t rows, spilled_bytes;
+    size_t runs; /* sorted runs (1 = in memory only) */
+    double sort_ms;
+} spool_info;
+/* budget: bytes of one in-memory run (keys + 16 bytes a row); run_rows: rows of one run at most
+ * (0 = no limit; tests use tiny runs); dir: where the unlinked spill file goes. */
+int spool_create(pop_spool **out, size_t budget, size_t run_rows, const char *dir);
+void spool_destroy(pop_spool *sp);
+/* Copies one member (DRIP_EVALUE for a key of 0 or more than DRAW_KEY_MAX bytes; DRIP_EIO when
+ * a run cannot be spilled). */
+int spool_add(pop_spool *sp, const char *key, char stratum, char *why, size_t cap);
+/* After the last add: sorts (and spills) what is left. */
+int spool_finish(pop_spool *sp, char *why, size_t cap);
+/* Every member once, in key byte order (pass 1) / in any order (pass 2). Like pop_stream. */
+int spool_each_sorted(pop_spool *sp, pop_row_fn fn, void *arg, atomic_int *stop, char *why,
+                      size_t cap);
+int spool_each(pop_spool *sp, pop_row_fn fn, void *arg, atomic_int *stop, char *why, size_t cap);
+/* Part `part` of `nparts` disjoint parts that together hold every member once (pass 2's threads). */
+int spool_each_part(pop_spool *sp, int part, int nparts, pop_row_fn fn, void *arg,
+                    atomic_int *stop, char *why, size_t cap);
+void spool_stats(const pop_spool *sp, spool_info *out);
+
+/* select.c: pass 2 — the selection over every member of the spool, in `threads` threads. sizes:
+ * pass 1's strata sizes (pass 2 must see the same). *out: a finished selector. */
+int select_members(pop_spool *sp, int threads, const char *seed, const char *task_code,
+                   const uint64_t quotas[DRAW_STRATA], const uint64_t sizes[DRAW_STRATA],
+                   atomic_int *stop, draw_selector **out, char *why, size_t cap);
 /* One page of lines (keys > after), at most limit lines; *more set when lines remain. */
 int pop_page(PGconn *c, const pop_spec *p, const char *after, unsigned limit, db_buf *lines,
              char *last_key, size_t last_cap, int *more, char *why, size_t cap);

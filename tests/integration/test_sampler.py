@@ -24,7 +24,10 @@ COOP = dict(dept="130102SWJ", region="130102")
 OWNER = dict(dept="130102SCJ", region="130102")  # registers the targets
 OTHER = dict(dept="130105SCJ", region="130105")  # takes part in nothing
 CST = datetime.timezone(datetime.timedelta(hours=8))
-FAST_ENV = {"DRIP_SAMPLER_SETTLE_MS": "300", "DRIP_SAMPLER_OVERDUE_INTERVAL_MS": "500"}
+# DRIP_SAMPLER_SORT_RUN_ROWS: populations above 1 000 are sorted in several runs, spilled and merged (spool.c),
+# as populations above ~1 M are with the default memory; smaller ones stay in memory.
+FAST_ENV = {"DRIP_SAMPLER_SETTLE_MS": "300", "DRIP_SAMPLER_OVERDUE_INTERVAL_MS": "500",
+            "DRIP_SAMPLER_SORT_RUN_ROWS": "1000"}
 
 
 # ----------------------------------------------------------------------------------------------------------
