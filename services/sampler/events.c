@@ -79,19 +79,28 @@ int sampler_emit(sampler *s, PGconn *c, const char *task_code, const char *lead_
     return st;
 }
 
-int sampler_emit_draw(sampler *s, PGconn *c, const draw_row *d, Drip__SamplerEventKind kind,
-                      const char *what, const char *id_tail, const char *corr, const char *reason)
+/* The parts of a draw event; members: all of them in record order, or NULL to read each part
+ * back from draw_member. */
+static int emit_parts(sampler *s, PGconn *c, const draw_row *d, Drip__SamplerEventKind kind,
+                      const char *what, const char *id_tail, const char *corr, const char *reason,
+                      Drip__DrawnTarget **members, size_t nmembers)
 {
-    size_t nrep = 0, nmem = 0;
+    size_t nrep = 0, nmem = nmembers;
     Drip__Replacement **reps = NULL;
     int st = draw_replacements_load(c, d, &reps, &nrep);
-    if (st == DRIP_OK) st = draw_members_count(c, d, &nmem);
+    if (st == DRIP_OK && !members) st = draw_members_count(c, d, &nmem);
     size_t parts = nmem ? (nmem + SAMPLER_EVENT_PART - 1) / SAMPLER_EVENT_PART : 1;
     for (size_t p = 0; st == DRIP_OK && p < parts; p++) {
         Drip__DrawnTarget **sel = NULL;
         size_t nsel = 0;
-        st = draw_members_load(c, d, p * SAMPLER_EVENT_PART, SAMPLER_EVENT_PART, &sel, &nsel);
-        if (st != DRIP_OK) break;
+        if (members) {
+            sel = members + p * SAMPLER_EVENT_PART;
+            nsel = nmem - p * SAMPLER_EVENT_PART;
+            if (nsel > SAMPLER_EVENT_PART) nsel = SAMPLER_EVENT_PART;
+        } else {
+            st = draw_members_load(c, d, p * SAMPLER_EVENT_PART, SAMPLER_EVENT_PART, &sel, &nsel);
+            if (st != DRIP_OK) break;
+        }
         Drip__DrawRecord rec = *d->head; /* shallow: the head keeps its fields */
         rec.has_superseded = 1;
         rec.superseded = d->superseded;
@@ -110,10 +119,25 @@ int sampler_emit_draw(sampler *s, PGconn *c, const draw_row *d, Drip__SamplerEve
         char tail[48];
         snprintf(tail, sizeof tail, "d%u-%s-%zu", d->draw_no, id_tail, p + 1);
         st = sampler_emit(s, c, d->task_code, d->lead_region, d->lead_dept, what, tail, corr, &ev);
-        draw_targets_free(sel, nsel);
+        if (!members) draw_targets_free(sel, nsel);
     }
     draw_replacements_free(reps, nrep);
     return st;
+}
+
+int sampler_emit_draw(sampler *s, PGconn *c, const draw_row *d, Drip__SamplerEventKind kind,
+                      const char *what, const char *id_tail, const char *corr, const char *reason)
+{
+    return emit_parts(s, c, d, kind, what, id_tail, corr, reason, NULL, 0);
+}
+
+int sampler_emit_draw_members(sampler *s, PGconn *c, const draw_row *d,
+                              Drip__SamplerEventKind kind, const char *what, const char *id_tail,
+                              const char *corr, const char *reason, Drip__DrawnTarget **members,
+                              size_t n)
+{
+    static Drip__DrawnTarget *none[1];
+    return emit_parts(s, c, d, kind, what, id_tail, corr, reason, members ? members : none, n);
 }
 
 int sampler_emit_keys(sampler *s, PGconn *c, const draw_row *d, Drip__SamplerEventKind kind,

@@ -17,6 +17,7 @@
  *   store      draw row (previous draw superseded, kept), members, events via the outbox
  * Memory: rows arrive one at a time (single-row mode), the spool holds one run; the selection
  * keeps sum(k_s) picks. */
+#include <malloc.h>
 #include <openssl/sha.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -375,6 +376,42 @@ static int copy_members(order *o, uint32_t draw_no)
     return st != DRIP_OK ? st : est;
 }
 
+/* The drawn members as copy_members stored them, in record order, for the DRAW_COMPLETED parts.
+ * Pointers into o->sel; free *t, *hex and the array. */
+static Drip__DrawnTarget **drawn_targets(order *o, size_t *n_out, Drip__DrawnTarget **t_out,
+                                         char **hex_out)
+{
+    static char codes[DRAW_STRATA][2] = {"A", "B", "C", "D", "-"};
+    const draw_pick *picks;
+    size_t n = 0;
+    for (int s = 0; s < DRAW_STRATA; s++)
+        n += draw_selector_selected(o->sel, s, &picks);
+    Drip__DrawnTarget *t = calloc(n ? n : 1, sizeof *t);
+    Drip__DrawnTarget **v = calloc(n ? n : 1, sizeof *v);
+    char *hex = malloc((n ? n : 1) * (DRAW_HEX_LEN + 1));
+    if (!t || !v || !hex) abort();
+    size_t i = 0;
+    for (int s = 0; s < DRAW_STRATA; s++) {
+        size_t k = draw_selector_selected(o->sel, s, &picks);
+        for (size_t j = 0; j < k; j++, i++) {
+            drip__drawn_target__init(&t[i]);
+            t[i].uscc = (char *)picks[j].key;
+            t[i].stratum = codes[s];
+            t[i].ticket = hex + i * (DRAW_HEX_LEN + 1);
+            draw_hex(picks[j].ticket, 32, t[i].ticket);
+            t[i].has_rank = 1;
+            t[i].rank = (uint32_t)picks[j].rank;
+            t[i].has_state = 1;
+            t[i].state = DRIP__TARGET_DECISION__DECISION_PENDING;
+            v[i] = &t[i];
+        }
+    }
+    *n_out = n;
+    *t_out = t;
+    *hex_out = hex;
+    return v;
+}
+
 /* The confirmation deadline; -1 and a reason in note when the calendar year is not loaded. */
 static int deadline_of(order *o, int32_t *out, char note[160])
 {
@@ -693,9 +730,18 @@ static int run(order *o)
     snprintf(d.lead_dept, sizeof d.lead_dept, "%s", o->lead_dept);
     snprintf(d.lead_region, sizeof d.lead_region, "%s", o->lead_region);
     d.head = &head;
-    if (st == DRIP_OK)
-        st = sampler_emit_draw(s, c, &d, DRIP__SAMPLER_EVENT_KIND__DRAW_COMPLETED, "drawn", "drawn",
-                               o->order_id, deadline_note[0] ? deadline_note : NULL);
+    if (st == DRIP_OK) {
+        size_t nm;
+        Drip__DrawnTarget *tm;
+        char *hex;
+        Drip__DrawnTarget **members = drawn_targets(o, &nm, &tm, &hex);
+        st = sampler_emit_draw_members(s, c, &d, DRIP__SAMPLER_EVENT_KIND__DRAW_COMPLETED, "drawn",
+                                       "drawn", o->order_id,
+                                       deadline_note[0] ? deadline_note : NULL, members, nm);
+        free(members);
+        free(tm);
+        free(hex);
+    }
     if (st == DRIP_OK && settled)
         st = sampler_emit_draw(s, c, &d, DRIP__SAMPLER_EVENT_KIND__DRAW_SETTLED, "settled",
                                "settled", o->order_id, "nothing was drawn");
@@ -732,5 +778,8 @@ int sampler_draw(sampler *s, PGconn *c, const Drip__PlannerEvent *ev)
     o.order_id = ev->header && ev->header->msg_id ? ev->header->msg_id : "";
     int st = run(&o);
     order_free(&o);
+    /* A draw's selection, tickets and event parts were malloc'd on this worker thread and pass 2's
+     * threads; give the freed pages back now, or the next draw's peak stacks on top of them. */
+    malloc_trim(0);
     return st;
 }

@@ -213,6 +213,12 @@ int sampler_emit(sampler *s, PGconn *c, const char *task_code, const char *lead_
  * SAMPLER_EVENT_PART targets. */
 int sampler_emit_draw(sampler *s, PGconn *c, const draw_row *d, Drip__SamplerEventKind kind,
                       const char *what, const char *id_tail, const char *corr, const char *reason);
+/* The same with the members at hand (record order: stratum A B C D -, then rank), as the draw that
+ * just stored them has them: no reading back, page by page, of what it wrote. */
+int sampler_emit_draw_members(sampler *s, PGconn *c, const draw_row *d,
+                              Drip__SamplerEventKind kind, const char *what, const char *id_tail,
+                              const char *corr, const char *reason, Drip__DrawnTarget **members,
+                              size_t n);
 /* Emits a list of keys (confirmed / overdue) in parts, with the record head. */
 int sampler_emit_keys(sampler *s, PGconn *c, const draw_row *d, Drip__SamplerEventKind kind,
                       const char *what, const char *id_tail, const char *corr, char **keys,

@@ -322,6 +322,7 @@ def test_draw_reproducible_verifiable_and_capacity_checked():
         # the event carries the same list as the record
         ev_sel = [x for part in done for x in part["record"]["selected"]]
         assert [(x["uscc"], x["ticket"]) for x in ev_sel] == [(x["uscc"], x["ticket"]) for x in rec["selected"]]
+        assert ev_sel == rec["selected"], (ev_sel[:2], rec["selected"][:2])  # every field (events built in memory)
         assert all(x["state"] == ps.PENDING for x in rec["selected"])
         frozen = w.wait_event(ps.POPULATION_FROZEN, code)[0]["record"]
         assert frozen["population_digest"] == rec["population_digest"] and not frozen.get("seed")
