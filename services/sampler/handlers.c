@@ -7,49 +7,17 @@
 #include "envelope.h"
 #include "log.h"
 #include "sampler.h"
+#include "service.h"
 #include "status.h"
 
 int sampler_is_operator(const sampler *s, const char *dept)
 {
-    size_t n = strlen(dept);
-    for (const char *p = s->operators; p && *p;) {
-        const char *end = strchr(p, ',');
-        size_t len = end ? (size_t)(end - p) : strlen(p);
-        if (len == n && !strncmp(p, dept, n)) return 1;
-        p = end ? end + 1 : NULL;
-    }
-    return 0;
+    return service_is_operator(s->operators, dept);
 }
 
 int sampler_sender_check(sampler *s, PGconn *c, const subject_parts *sp, char *why, size_t cap)
 {
-    if (sampler_is_operator(s, sp->dept)) {
-        if (strcmp(sp->region, "000000") != 0) {
-            snprintf(why, cap, "operator %s must send with region 000000", sp->dept);
-            return DRIP_EFORBIDDEN;
-        }
-        return DRIP_OK;
-    }
-    int st;
-    Drip__Change *ch = regproj_get(c, DRIP__RECORD_KIND__KIND_DEPARTMENT, sp->dept, &st);
-    if (!ch) {
-        if (st != DRIP_ENOTFOUND) return st;
-        snprintf(why, cap, "department %s is not registered", sp->dept);
-        return DRIP_EDEPT;
-    }
-    const Drip__Department *d = ch->department;
-    if (!d || !d->region || strcmp(d->region, sp->region) != 0) {
-        snprintf(why, cap, "department %s belongs to region %s, not %s", sp->dept,
-                 d && d->region ? d->region : "?", sp->region);
-        st = DRIP_EFORBIDDEN;
-    } else if (d->has_active && !d->active) {
-        snprintf(why, cap, "department %s is inactive", sp->dept);
-        st = DRIP_EFORBIDDEN;
-    } else {
-        st = DRIP_OK;
-    }
-    drip__change__free_unpacked(ch, NULL);
-    return st;
+    return service_sender_check(c, s->operators, sp, why, cap);
 }
 
 void sampler_reply_error(sampler *s, const bus_msg *m, const char *verb, const char *corr,

@@ -20,48 +20,13 @@
 #include "sampler.h"
 #include "status.h"
 
-static long long json_field(const char *txt, const char *name)
-{
-    char pat[64];
-    snprintf(pat, sizeof pat, "\"%s\":", name);
-    const char *p = strstr(txt, pat);
-    if (!p) return -1;
-    p += strlen(pat);
-    while (*p == ' ')
-        p++;
-    char *end;
-    long long v = strtoll(p, &end, 10);
-    return end == p ? -1 : v;
-}
-
 int sampler_registry_caught_up(sampler *s, char *why, size_t cap)
 {
     if (!atomic_load(&s->reg_bound)) {
         snprintf(why, cap, "the registry consumer is not bound yet");
         return 0;
     }
-    char subj[256];
-    snprintf(subj, sizeof subj, "$JS.API.CONSUMER.INFO.%s.sampler", s->reg_stream);
-    void *reply = NULL;
-    size_t len = 0;
-    int st = bus_request(s->bus, subj, "", 0, 5000, &reply, &len);
-    if (st != DRIP_OK) {
-        snprintf(why, cap, "consumer info: %s", drip_status_name(st));
-        return 0;
-    }
-    char *txt = malloc(len + 1);
-    if (!txt) abort();
-    memcpy(txt, reply, len);
-    txt[len] = '\0';
-    free(reply);
-    long long pending = json_field(txt, "num_pending");
-    long long unacked = json_field(txt, "num_ack_pending");
-    int ok = !strstr(txt, "\"error\"") && pending == 0 && unacked == 0;
-    if (!ok)
-        snprintf(why, cap, "registry consumer: %lld pending, %lld unacknowledged", pending,
-                 unacked);
-    free(txt);
-    return ok;
+    return consumer_caught_up(s->bus, s->reg_stream, "sampler", why, cap);
 }
 
 int sampler_wait_registry(sampler *s, int64_t at_ms)
