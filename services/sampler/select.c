@@ -40,7 +40,7 @@ typedef struct {
     atomic_int *stop;
     int part, nparts;
     const char *seed, *task_code;
-    uint64_t k[DRAW_STRATA];
+    uint64_t k[DRAW_STRATA], sizes[DRAW_STRATA];
     EVP_MD_CTX *base, *ctx;
     gate_ent *heap[DRAW_STRATA]; /* max-heap of the k_s smallest prefixes so far */
     char (*keys[DRAW_STRATA])[DRAW_KEY_MAX + 1];
@@ -106,14 +106,10 @@ static int gate_row(const char *key, char stratum, void *arg)
     gate_ent *h = g->heap[s];
     size_t n = g->len[s];
     if (n < g->k[s]) {
-        if (n == g->cap[s]) { /* grow on demand, never past k_s */
-            size_t cap = n ? 2 * n : 256;
-            if (cap > g->k[s]) cap = (size_t)g->k[s];
-            if (!(h = realloc(h, cap * sizeof *h)) ||
-                !(g->keys[s] = realloc(g->keys[s], cap * sizeof *g->keys[s])))
-                abort();
-            g->heap[s] = h;
-            g->cap[s] = cap;
+        if (n == g->cap[s]) { /* sized once (gate_work), touched as it fills */
+            snprintf(g->why, sizeof g->why, "stratum %c has more members than pass 1 counted",
+                     stratum);
+            return DRIP_EINTERNAL;
         }
         memcpy(g->keys[s][n], key, kl + 1);
         size_t i = g->len[s]++;
@@ -153,6 +149,16 @@ static void *gate_work(void *arg)
         snprintf(g->why, sizeof g->why, "SHA-256 set-up failed");
         g->status = DRIP_EINTERNAL;
         return NULL;
+    }
+    /* At most min(k_s, n_s) kept per stratum: allocated at once, so that no outgrown copies stay
+     * resident (large blocks are mapped, and only their touched pages count). */
+    for (int s = 0; s < DRAW_STRATA; s++) {
+        size_t cap = (size_t)(g->k[s] < g->sizes[s] ? g->k[s] : g->sizes[s]);
+        if (!cap) continue;
+        if (!(g->heap[s] = malloc(cap * sizeof *g->heap[s])) ||
+            !(g->keys[s] = malloc(cap * sizeof *g->keys[s])))
+            abort();
+        g->cap[s] = cap;
     }
     g->status = spool_each_part(g->spool, g->part, g->nparts, gate_row, g, g->stop, g->why,
                                 sizeof g->why);
@@ -204,6 +210,7 @@ int select_members(pop_spool *sp, int threads, const char *seed, const char *tas
         g[i].seed = seed;
         g[i].task_code = task_code;
         memcpy(g[i].k, quotas, sizeof g[i].k);
+        memcpy(g[i].sizes, sizes, sizeof g[i].sizes);
     }
     pthread_t th[SAMPLER_PASS2_MAX];
     int started[SAMPLER_PASS2_MAX] = {0};
@@ -230,17 +237,16 @@ int select_members(pop_spool *sp, int threads, const char *seed, const char *tas
     }
     draw_selector *sel = NULL;
     if (st == DRIP_OK) st = draw_selector_create(&sel, seed, task_code, quotas);
-    for (int i = 0; i < n && st == DRIP_OK; i++) {
+    for (int i = 0; i < n; i++) { /* each thread's memory goes as soon as it is handed over */
         for (int s = 0; s < DRAW_STRATA && st == DRIP_OK; s++)
             for (size_t j = 0; j < g[i].len[s] && st == DRIP_OK; j++)
                 st = feed(sel, g[i].keys[s][g[i].heap[s][j].slot], DRAW_STRATUM_CODES[s],
                           g[i].heap[s][j].prefix, 1, why, cap);
         for (size_t j = 0; j < g[i].nties && st == DRIP_OK; j++)
             st = feed(sel, g[i].ties[j].key, g[i].ties[j].stratum, 0, 0, why, cap);
+        gate_free(&g[i]);
     }
     if (st == DRIP_OK) st = draw_selector_finish(sel);
-    for (int i = 0; i < n; i++)
-        gate_free(&g[i]);
     free(g);
     if (st != DRIP_OK) {
         if (sel) draw_selector_destroy(sel);
