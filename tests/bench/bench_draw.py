@@ -1,8 +1,8 @@
 """bench_draw.py — how long a drip-draw-v1 draw takes, against `SELECT count(*)` with the same filter on the same
-data in the same run, and the sampler's peak RSS. The goal (docs/draw.md "Performance"): draw <= 2 x count(*),
-peak RSS <= 64 MiB.
+data in the same run, and the sampler's peak RSS. The goal (docs/draw.md §14): draw <= 2 x count(*), peak RSS
+<= 64 MiB.
 
-For each size of BENCH_ROWS (comma-separated; default "1000000,10000000", about 6 minutes on 2 cores) a fresh
+For each size of BENCH_ROWS (comma-separated; default "1000000,10000000", 4-6 minutes on 2 cores) a fresh
 scratch world gets that many targets written straight into the sampler's projection (sampler.target) with
 generate_series — random-looking 18-character keys, so that key order and insertion order are unrelated as in
 real data — then VACUUM ANALYZE, so that the count and the draw find the table in the same state (hint bits,
@@ -12,10 +12,10 @@ measures.
 
 A 1 % stratified draw under a seed-000-like scope (status 存续/在业, established before 2022-12-31, within the
 lead department's region: 56 % of the rows) is made BENCH_DRAWS times (default 2: a draw, then redraws), each
-between two timings of the count; the median count is the reference. One line per draw:
-
-    draw <n>: population, selected; pass 1 / pass 2 / total ms (sampler's "draw.done" line, also read time,
-              sort time, runs, bytes spilled); order-to-event wall time; count median; ratios; peak RSS
+between two timings of the count; the median count is the reference. The first draw after the sampler starts
+also pays for its database connection's first scan of the table (docs/draw.md §14). Per size: the counts, one
+line per draw — pass 1 (read, sort, runs, bytes spilled) / pass 2 / store / total ms from the sampler's
+"draw.done" line, the order-to-event wall time, both as multiples of the count, the peak RSS — and a RESULT line.
 
     set -a; . .drip/env; set +a; DRIP_BUILD_DIR=... python3 tests/bench/bench_draw.py
     BENCH_ROWS=1000000 ...                    only the 1 M case
