@@ -119,6 +119,25 @@ int svc_draw_get(ctl_ctx *c, const cli_common *o, const char *task_code, uint32_
     return CTL_EXIT_OK;
 }
 
+/* Paging by cursor: 1 when another page follows (*after becomes next), 0 when done. A cursor that
+ * does not move forward stops with CTL_EXIT_REFUSED in *rc, or we would loop forever. */
+static int page_advance(const char *daemon, const char *next, char **after, int *rc)
+{
+    if (*rc != CTL_EXIT_OK || !next || !*next) return 0;
+    if (*after && strcmp(next, *after) <= 0) {
+        fprintf(stderr,
+                "dripctl: %s returned a page cursor that does not advance ('%s' after '%s'); "
+                "stopping\n",
+                daemon, next, *after);
+        *rc = CTL_EXIT_REFUSED;
+        return 0;
+    }
+    free(*after);
+    *after = strdup(next);
+    if (!*after) abort();
+    return 1;
+}
+
 int svc_population(ctl_ctx *c, const cli_common *o, const char *task_code, uint32_t draw_no,
                    svc_lines_fn fn, void *arg)
 {
@@ -145,21 +164,7 @@ int svc_population(ctl_ctx *c, const cli_common *o, const char *task_code, uint3
         rc = reply_error(p->has_error, p->error, p->error_message);
         if (rc == CTL_EXIT_OK && p->has_lines && p->lines.len)
             rc = fn(p->lines.data, p->lines.len, arg);
-        int more = rc == CTL_EXIT_OK && p->next && *p->next;
-        if (more && after && strcmp(p->next, after) <= 0) {
-            /* `next` must move forward, or we would loop forever */
-            fprintf(stderr,
-                    "dripctl: drip-sampler returned a page cursor that does not advance "
-                    "('%s' after '%s'); stopping\n",
-                    p->next, after);
-            rc = CTL_EXIT_REFUSED;
-            more = 0;
-        }
-        if (more) {
-            free(after);
-            after = strdup(p->next);
-            if (!after) abort();
-        }
+        int more = page_advance("drip-sampler", p->next, &after, &rc);
         drip__population_page__free_unpacked(p, NULL);
         if (!more) break;
     }
@@ -256,21 +261,7 @@ int svc_match_pool(ctl_ctx *c, const cli_common *o, const char *task, svc_lines_
         rc = reply_error(p->has_error, p->error, p->error_message);
         if (rc == CTL_EXIT_OK && p->has_lines && p->lines.len)
             rc = fn(p->lines.data, p->lines.len, arg);
-        int more = rc == CTL_EXIT_OK && p->next && *p->next;
-        if (more && after && strcmp(p->next, after) <= 0) {
-            /* `next` must move forward, or we would loop forever */
-            fprintf(stderr,
-                    "dripctl: drip-matcher returned a page cursor that does not advance "
-                    "('%s' after '%s'); stopping\n",
-                    p->next, after);
-            rc = CTL_EXIT_REFUSED;
-            more = 0;
-        }
-        if (more) {
-            free(after);
-            after = strdup(p->next);
-            if (!after) abort();
-        }
+        int more = page_advance("drip-matcher", p->next, &after, &rc);
         drip__pool_page__free_unpacked(p, NULL);
         if (!more) break;
     }
